@@ -1,0 +1,154 @@
+"""Command line: ``stylekit transfer``, ``stylekit demo``, ``stylekit layers``.
+
+Problems a user can fix print one line and exit 2; Ctrl-C saves the latest image and exits 130.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import StylekitError
+from .images import read_settings
+from .samples import sample
+from .transfer import PRESETS, Settings, transfer
+from .vgg import LAYERS, VGG
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of argparse's usage block
+        raise StylekitError(f"{message} (see '{self.prog} --help')")
+
+
+def _layers(text):
+    """'relu1_1,relu2_1:0.5' -> {'relu1_1': 1.0, 'relu2_1': 0.5}"""
+    layers = {}
+    for item in filter(None, text.split(",")):
+        name, _, weight = item.partition(":")
+        try:
+            layers[name.strip()] = float(weight) if weight else 1.0
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"bad layer weight in {item!r}") from None
+    return layers
+
+
+def _bool(text):
+    if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+        raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
+    return text.lower() in ("true", "1", "yes")
+
+
+def _size(text):
+    """'512' (longest side) or '300x300' (width x height)."""
+    try:
+        parts = [int(p) for p in text.lower().split("x")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be N or WxH, not {text!r}") from None
+    return parts[0] if len(parts) == 1 else parts
+
+
+# Flags that override a preset: (flag, type, help). Their defaults are None, so only given flags override.
+_SETTINGS = [
+    ("--model", str, "vgg19 or vgg16"),
+    ("--weights", str, "original (VGG19, offline), torchvision, or a checkpoint file"),
+    ("--pooling", str, "max or avg"),
+    ("--normalization", str, "model (what the weights expect) or thesis (mean/std 0.5)"),
+    ("--content-layers", _layers, "e.g. relu4_2 or conv4_2:1"),
+    ("--style-layers", _layers, "e.g. relu1_1,relu2_1:0.5,relu3_1"),
+    ("--content-weight", float, "alpha"),
+    ("--style-weight", float, "beta"),
+    ("--tv-weight", float, "total-variation weight"),
+    ("--relative-losses", _bool, "true: each layer's loss relative to its target; false: the thesis's sums"),
+    ("--optimizer", str, "lbfgs or adam"),
+    ("--lr", float, "learning rate"),
+    ("--steps", int, "optimisation steps"),
+    ("--init", str, "content, noise, or an image file"),
+    ("--size", _size, "longest side N, or WxH"),
+    ("--device", str, "auto, cpu, cuda, cuda:1, ..."),
+    ("--precision", str, "auto, fp32 or bf16"),
+    ("--seed", int, "random seed (noise init)"),
+    ("--save-every", int, "also save a snapshot every K steps, next to the output"),
+]
+
+
+def build_parser():
+    parser = _Parser(prog="stylekit", description="Neural style transfer (Gatys et al.) with VGG16/VGG19.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = commands.add_parser("transfer", help="style one image with another")
+    run.add_argument("content", nargs="?", help="content image (any format Pillow reads)")
+    run.add_argument("style", nargs="?", help="style image")
+    run.add_argument("-o", "--output", required=True, help="result PNG (settings stored in its metadata)")
+    run.add_argument("--preset", default="default", choices=PRESETS)
+    run.add_argument("--settings-from", metavar="PNG", help="repeat the run that made this stylekit PNG")
+    for flag, kind, help_text in _SETTINGS:
+        run.add_argument(flag, type=kind, help=help_text)
+    demo = commands.add_parser("demo", help="a full transfer on the bundled samples")
+    demo.add_argument("-o", "--output", default="stylekit-demo.png")
+    demo.add_argument("--steps", type=int, default=200)
+    demo.add_argument("--size", type=_size, default=384)
+    layers = commands.add_parser("layers", help="list a model's layer names and torchvision indices")
+    layers.add_argument("--model", default="vgg19", choices=LAYERS)
+    return parser
+
+
+def main(argv=None):
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "layers":
+            return _print_layers(args.model)
+        if args.command == "demo":
+            args.content, args.style = sample("astronaut"), sample("brushstrokes")
+            args.settings_from, args.preset = None, "default"
+            return _run(args, dict(steps=args.steps, size=args.size))
+        return _run(args, {flag[2:].replace("-", "_"): getattr(args, flag[2:].replace("-", "_"))
+                           for flag, _, _ in _SETTINGS})
+    except StylekitError as e:
+        print(f"stylekit: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("stylekit: interrupted before the first step; nothing written", file=sys.stderr)
+        return 130
+
+
+def _run(args, flags):
+    settings = {}
+    if args.settings_from:
+        saved = read_settings(args.settings_from)
+        args.content, args.style = args.content or saved.pop("content", None), args.style or saved.pop("style", None)
+        settings = {k: v for k, v in saved.items() if k in Settings.__dataclass_fields__}
+    settings.update({k: v for k, v in flags.items() if v is not None})
+    if not args.content or not args.style:
+        raise StylekitError("give a CONTENT and a STYLE image (or --settings-from a stylekit PNG)")
+    output = _check_output(args.output, [args.content, args.style, settings.get("init")])
+    snapshots = output.with_name(f"{output.stem}_step{{step:05d}}.png")
+    result = transfer(args.content, args.style, args.preset, snapshot_path=snapshots, **settings)
+    result.save(output)
+    if result.stopped:
+        print(f"stylekit: interrupted at step {result.steps_done}; latest image saved to {output}", file=sys.stderr)
+        return 130
+    print(f"saved {output.resolve()} ({result.steps_done} steps, {result.seconds:.1f} s)")
+    return 0
+
+
+def _check_output(output, inputs):
+    output = Path(output)
+    if output.suffix.lower() != ".png":
+        raise StylekitError(f"output must be a .png file, not {output}")
+    if not output.parent.is_dir():
+        raise StylekitError(f"output folder {output.parent} does not exist")
+    for path in filter(None, inputs):
+        if Path(path).exists() and Path(path).resolve() == output.resolve():
+            raise StylekitError(f"output {output} is also an input; choose another name")
+    return output
+
+
+def _print_layers(arch):
+    model = VGG(arch)
+    print(f"{'index':>5}  {'layer':<8} channels")
+    channels = 3
+    for i, (name, layer) in enumerate(zip(model.names, model.features)):
+        channels = getattr(layer, "out_channels", channels)
+        print(f"{i:>5}  {name:<8} {channels}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

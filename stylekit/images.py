@@ -1,0 +1,107 @@
+"""Images in and out: any file Pillow reads -> RGB float tensor (1, 3, H, W) in [0, 1] -> PNG."""
+import json
+import os
+import uuid
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, PngImagePlugin
+
+from .errors import ImageError
+
+SETTINGS_KEY = "stylekit"  # PNG text chunk holding the run's settings as JSON
+
+
+def load_image(path, size=None):
+    """Reads ``path`` as RGB in [0, 1], shape (1, 3, H, W).
+
+    ``size``: None keeps the file's size; an int sets the longest side; (width, height) sets both.
+    EXIF orientation is applied; transparency is composited onto white.
+    """
+    return to_tensor(resize(open_image(path), size))
+
+
+def open_image(path):
+    """The file as an RGB ``PIL.Image``, or an ``ImageError`` that says what is wrong with it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"{path}: no such file")
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between 1x and 2x its pixel limit; a style-transfer input that big is a mistake too.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                img.load()
+                return _to_rgb(ImageOps.exif_transpose(img))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{path}: more than {Image.MAX_IMAGE_PIXELS} pixels, refusing a possible decompression bomb") from None
+    except Image.UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image Pillow can read") from None
+    except OSError as e:  # truncated or corrupt data, permissions
+        raise ImageError(f"{path}: cannot read image ({e})") from None
+
+
+def _to_rgb(img):
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16/32-bit grayscale: Pillow's convert('L') clips instead of scaling.
+        a = np.asarray(img, dtype=np.float64)
+        scale = 65535.0 if img.mode.startswith("I;16") or a.max() > 255 else 255.0
+        img = Image.fromarray(np.clip(a / scale * 255 + 0.5, 0, 255).astype(np.uint8), "L")
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def resize(img, size):
+    if size is None:
+        return img
+    if isinstance(size, int):
+        scale = size / max(img.size)
+        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    return img.resize(tuple(size), Image.LANCZOS)
+
+
+def to_tensor(img):
+    return torch.from_numpy(np.asarray(img, dtype=np.float32) / 255).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+def to_pil(image):
+    """(1, 3, H, W) or (3, H, W) tensor in [0, 1] -> RGB ``PIL.Image``."""
+    a = image.detach().float().cpu().squeeze(0).clamp(0, 1).permute(1, 2, 0).numpy()
+    return Image.fromarray((a * 255 + 0.5).astype(np.uint8), "RGB")
+
+
+def save_png(image, path, settings=None):
+    """Writes a PNG atomically (temporary file, then rename) with ``settings`` as JSON text metadata."""
+    path = Path(path)
+    info = PngImagePlugin.PngInfo()
+    if settings is not None:
+        info.add_text(SETTINGS_KEY, json.dumps(settings, sort_keys=True))
+    # Same folder, so the rename is atomic; opened with "x" so the umask applies as for any new file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            to_pil(image).save(f, format="PNG", pnginfo=info)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_settings(path):
+    """The settings a stylekit PNG was made with (``save_png``'s metadata)."""
+    try:
+        with Image.open(path) as img:
+            text = getattr(img, "text", {}).get(SETTINGS_KEY)
+    except OSError as e:
+        raise ImageError(f"{path}: cannot read image ({e})") from None
+    if text is None:
+        raise ImageError(f"{path}: has no stylekit settings")
+    return json.loads(text)

@@ -1,0 +1,265 @@
+"""The whole transfer: settings and presets, then one loop that optimises the image's pixels."""
+import dataclasses
+import functools
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from . import images
+from .errors import ImageError, SettingsError
+from .losses import Objective
+from .vgg import LAYERS, ThesisInput
+from .weights import load_vgg
+
+STYLE_LAYERS_GATYS = ("1_1", "2_1", "3_1", "4_1", "5_1")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides a result. Layers map a name ('relu4_2') to its weight w_l."""
+
+    model: str = "vgg19"
+    weights: str = "original"  # 'original', 'torchvision' or a checkpoint path
+    pooling: str = "max"
+    normalization: str = "model"  # 'model': what the weights expect; 'thesis': the seed's mean/std 0.5
+    content_layers: dict = field(default_factory=lambda: {"relu4_2": 1.0})
+    style_layers: dict = field(default_factory=lambda: {f"relu{b}": 0.2 for b in STYLE_LAYERS_GATYS})
+    content_weight: float = 1.0
+    style_weight: float = 1e3
+    tv_weight: float = 0.0
+    relative_losses: bool = True  # False: the thesis's raw sums (see losses.Objective)
+    optimizer: str = "lbfgs"
+    lr: float = 1.0
+    steps: int = 300
+    init: str = "content"  # 'content', 'noise' or an image path
+    size: object = 512  # longest side in pixels, or [width, height]
+    device: str = "auto"
+    precision: str = "auto"  # 'auto', 'fp32' or 'bf16' (Gram matrices and losses are fp32 either way)
+    seed: int = 0
+    save_every: int = 0  # keep a snapshot every k steps (0: never)
+
+    def replace(self, **changes):
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **changes).check()
+
+    def check(self):
+        """Returns self, or raises ``SettingsError`` naming the first bad value."""
+        choices = dict(model=tuple(LAYERS), pooling=("max", "avg"), normalization=("model", "thesis"),
+                       relative_losses=(True, False), optimizer=("adam", "lbfgs"), precision=("auto", "fp32", "bf16"))
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise SettingsError(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
+        for name in ("content_weight", "style_weight", "tv_weight", "lr"):
+            _check_weight(name, getattr(self, name))
+        if self.lr == 0:
+            raise SettingsError("lr must be positive")
+        for kind in ("content_layers", "style_layers"):
+            for layer, weight in getattr(self, kind).items():
+                if layer not in LAYERS[self.model]:
+                    raise SettingsError(f"unknown layer {layer!r} for {self.model}; valid layers: {', '.join(LAYERS[self.model])}")
+                _check_weight(f"weight of {layer}", weight)
+        if not self.content_layers and not self.style_layers:
+            raise SettingsError("no content and no style layers: nothing to optimise")
+        if not isinstance(self.steps, int) or self.steps < 1:
+            raise SettingsError(f"steps must be an integer >= 1, not {self.steps!r}")
+        if self.save_every < 0:
+            raise SettingsError("save_every must be >= 0")
+        size = [self.size] if isinstance(self.size, int) else list(self.size)
+        if len(size) not in (1, 2) or any(not isinstance(s, int) or s < 1 for s in size):
+            raise SettingsError(f"size must be a positive int or [width, height], not {self.size!r}")
+        return self
+
+
+def _check_weight(name, value):
+    if not isinstance(value, (int, float)) or math.isnan(value) or value < 0 or math.isinf(value):
+        raise SettingsError(f"{name} must be a finite number >= 0, not {value!r}")
+
+
+PRESETS = {
+    # The 2022 thesis as written: Adam lr 0.004, α 8, β 70, 4000 steps, 300×300, conv layers,
+    # mean/std 0.5 normalisation, average pooling, the thesis's raw loss sums.
+    "seed": Settings(
+        pooling="avg",
+        normalization="thesis",
+        content_layers={"conv4_2": 1.0},
+        style_layers={f"conv{b}": 0.2 for b in STYLE_LAYERS_GATYS},
+        content_weight=8.0,
+        style_weight=70.0,
+        relative_losses=False,
+        optimizer="adam",
+        lr=0.004,
+        steps=4000,
+        size=[300, 300],
+        save_every=500,
+    ),
+    "default": Settings(),
+}
+
+
+@dataclass
+class Result:
+    image: torch.Tensor  # (1, 3, H, W) in [0, 1], on the CPU
+    history: dict  # term -> one float per step; 'seconds' since the first step
+    settings: dict
+    seconds: float
+    stopped: str = None  # None when all steps ran, else why it stopped early
+    snapshots: dict = field(default_factory=dict)  # step -> image
+
+    @property
+    def steps_done(self):
+        return len(self.history["total"])
+
+    def save(self, path):
+        return images.save_png(self.image, path, self.settings)
+
+    def to_pil(self):
+        return images.to_pil(self.image)
+
+    def _repr_png_(self):
+        import io
+
+        buffer = io.BytesIO()
+        self.to_pil().save(buffer, format="PNG")
+        return buffer.getvalue()
+
+
+def transfer(content, style=None, preset="default", *, callback=None, callback_every=10, stop=None,
+             snapshot_path=None, progress=True, **settings):
+    """Optimises an image that has ``content``'s content and ``style``'s style.
+
+    ``content``/``style``: a path, a PIL image or a (1, 3, H, W) tensor in [0, 1]. ``settings``
+    override the preset's (see ``Settings``). ``callback(step, losses, image)`` runs every
+    ``callback_every`` steps; ``stop`` (e.g. a ``threading.Event``) ends the run after the current
+    step; Ctrl-C does too. Either way the result holds the latest image.
+    """
+    if preset not in PRESETS:
+        raise SettingsError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+    s = PRESETS[preset].replace(**settings)
+    started = time.perf_counter()
+    device, dtype = _device(s.device), _dtype(s.precision, s.device)
+    content_image = _as_image(content, s.size).to(device)
+    height, width = content_image.shape[-2:]
+    style_image = _as_image(style, max(height, width)).to(device) if style is not None else None
+    model = _model(s.model, s.weights, s.pooling, str(device), dtype)
+    deepest = max([*s.content_layers, *s.style_layers], key=model.index)
+    for name, img in (("content", content_image), ("style", style_image)):
+        if img is not None and min(img.shape[-2:]) < 2 ** model.pools_before(deepest):
+            raise ImageError(f"the {name} image is {img.shape[-1]}×{img.shape[-2]} px; {deepest} needs at least "
+                             f"{2 ** model.pools_before(deepest)} px per side")
+    if s.style_layers and style_image is None:
+        raise SettingsError("style layers are set but no style image was given")
+    encoder = ThesisInput(model).to(device) if s.normalization == "thesis" else model
+    objective = Objective(encoder, content_image, style_image, s.content_layers, s.style_layers,
+                          s.content_weight, s.style_weight, s.tv_weight, s.relative_losses)
+
+    image = _initial_image(s.init, content_image, s.seed).requires_grad_(True)
+    if s.optimizer == "adam":
+        optimizer = torch.optim.Adam([image], lr=s.lr)
+    else:
+        # One iteration per step, so progress, Stop and snapshots work step by step; the history persists.
+        optimizer = torch.optim.LBFGS([image], lr=s.lr, max_iter=1, history_size=100)
+    terms = {}
+
+    def closure():
+        optimizer.zero_grad(set_to_none=True)
+        evaluated = objective(image)
+        evaluated["total"].backward()
+        terms.update({k: v.detach() for k, v in evaluated.items()})
+        return evaluated["total"]
+
+    record = {k: [] for k in ("content", "style", "tv", "total")}
+    stamps, snapshots, stopped, t0 = [], {}, None, time.perf_counter()
+    bar = tqdm(total=s.steps, desc="stylekit", disable=not progress, unit="step")
+    try:
+        for step in range(1, s.steps + 1):
+            optimizer.step(closure)
+            for k in record:
+                record[k].append(terms[k])
+            stamps.append(time.perf_counter() - t0)
+            bar.update(1)
+            if step % callback_every == 0 or step == s.steps:
+                losses = {k: float(v) for k, v in terms.items()}
+                if not all(map(math.isfinite, losses.values())):
+                    raise SettingsError(f"the loss became {losses['total']} at step {step}; lower lr")
+                bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items() if k != "tv" or s.tv_weight})
+                if callback is not None:
+                    callback(step, losses, image.detach())
+            if s.save_every and step % s.save_every == 0:
+                snapshots[step] = image.detach().clamp(0, 1).cpu()
+                if snapshot_path is not None:
+                    images.save_png(snapshots[step], str(snapshot_path).format(step=step), _describe(s, content, style))
+            if stop is not None and stop.is_set():
+                stopped = "stopped"
+                break
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+    finally:
+        bar.close()
+    history = {k: torch.stack(v).float().tolist() if v else [] for k, v in record.items()}
+    history["seconds"] = stamps
+    return Result(image.detach().clamp(0, 1).cpu(), history, _describe(s, content, style),
+                  time.perf_counter() - started, stopped, snapshots)
+
+
+def _describe(s, content, style):
+    """The settings as JSON-able data, with the inputs' file names when they were files."""
+    described = dataclasses.asdict(s)
+    for name, value in (("content", content), ("style", style)):
+        if isinstance(value, (str, Path)):
+            described[name] = str(value)
+    return described
+
+
+def _as_image(source, size):
+    if isinstance(source, torch.Tensor):
+        return source.detach().float().reshape(1, 3, *source.shape[-2:])
+    if isinstance(source, (str, Path)):
+        return images.load_image(source, size)
+    return images.to_tensor(images.resize(images._to_rgb(source), size))
+
+
+def _initial_image(init, content, seed):
+    if init == "content":
+        return content.clone()
+    if init == "noise":
+        generator = torch.Generator().manual_seed(seed)
+        return torch.rand(content.shape, generator=generator).to(content.device)
+    height, width = content.shape[-2:]
+    return images.load_image(init, (width, height)).to(content.device)
+
+
+def _device(name):
+    if name != "auto":
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _dtype(precision, device):
+    if precision == "fp32":
+        return torch.float32
+    if precision == "bf16":
+        return torch.bfloat16
+    return torch.bfloat16 if fast_bf16(_device(device)) else torch.float32
+
+
+def fast_bf16(device):
+    """bf16 pays off on GPUs that have it and on CPUs with AMX or AVX-512 bf16; without them it is far slower."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        cpu = torch.cpu
+        return any(getattr(cpu, f, lambda: False)() for f in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"))
+    return False
+
+
+@functools.lru_cache(maxsize=4)
+def _model(arch, weights, pooling, device, dtype):
+    # Frozen, so every run with the same key can share one copy.
+    return load_vgg(arch, weights, pooling).place(device, dtype, channels_last=True)

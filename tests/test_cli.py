@@ -1,0 +1,128 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from PIL import Image
+
+from stylekit import read_settings
+from stylekit.cli import main
+
+FAST = ["--size", "40", "--steps", "3"]
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_layers_lists_vgg16_with_torchvision_indices(capsys):
+    code, out, _ = run(capsys, "layers", "--model", "vgg16")
+    rows = {line.split()[1]: int(line.split()[0]) for line in out.splitlines()[1:]}
+    assert code == 0 and rows["conv4_2"] == 19 and rows["conv5_1"] == 24 and len(rows) == 31
+
+
+def test_transfer_writes_png_with_settings(capsys, photo, texture, tmp_path):
+    out = tmp_path / "out.png"
+    code, stdout, _ = run(capsys, "transfer", photo, texture, "-o", out, *FAST, "--style-weight", "7")
+    assert code == 0 and "saved" in stdout
+    assert Image.open(out).size == (40, 30)
+    settings = read_settings(out)
+    assert settings["style_weight"] == 7 and settings["content"] == str(photo)
+
+
+def test_settings_from_png_repeats_the_run(capsys, photo, texture, tmp_path):
+    first, second = tmp_path / "a.png", tmp_path / "b.png"
+    run(capsys, "transfer", photo, texture, "-o", first, *FAST, "--pooling", "avg")
+    code, _, _ = run(capsys, "transfer", "--settings-from", first, "-o", second)
+    assert code == 0 and read_settings(second) == read_settings(first)
+    assert Image.open(first).tobytes() == Image.open(second).tobytes()
+
+
+def _corrupt(tmp_path, photo):
+    return {
+        "missing": tmp_path / "nope.png",
+        "not an image": _write(tmp_path / "notes.png", b"hello, not a picture"),
+        "truncated": _write(tmp_path / "cut.png", photo.read_bytes()[: len(photo.read_bytes()) // 2]),
+    }
+
+
+def _write(path, data):
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing", "no such file"),
+    ("not an image", "not an image"),
+    ("truncated", "cannot read image"),
+])
+def test_bad_content_file(capsys, photo, texture, tmp_path, case, message):
+    bad = _corrupt(tmp_path, photo)[case]
+    code, _, err = run(capsys, "transfer", bad, texture, "-o", tmp_path / "out.png", *FAST)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out.png").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--size", "8"], "needs at least 16 px"),
+    (["--style-layers", "relu1_1,conv9_1"], "unknown layer 'conv9_1' for vgg19; valid layers:"),
+    (["--style-weight", "nan"], "style_weight must be a finite number"),
+    (["--content-weight", "-3"], "content_weight must be a finite number >= 0"),
+    (["--steps", "0"], "steps must be an integer >= 1"),
+    (["--model", "vgg16"], "original weights exist for vgg19 only"),
+    (["--preset", "fancy"], "invalid choice"),
+])
+def test_bad_settings(capsys, photo, texture, tmp_path, args, message):
+    code, _, err = run(capsys, "transfer", photo, texture, "-o", tmp_path / "out.png", *args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_weights_unavailable_offline(capsys, photo, texture, tmp_path, offline_torchvision):
+    code, _, err = run(capsys, "transfer", photo, texture, "-o", tmp_path / "o.png", "--model", "vgg16",
+                       "--weights", "torchvision", *FAST)
+    assert code == 2 and "connect to the internet once" in err
+
+
+def test_decompression_bomb(capsys, photo, texture, tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    code, _, err = run(capsys, "transfer", photo, texture, "-o", tmp_path / "out.png", *FAST)
+    assert code == 2 and "decompression bomb" in err
+
+
+def test_output_equal_to_input_is_refused_and_input_kept(capsys, photo, texture):
+    before = photo.read_bytes()
+    code, _, err = run(capsys, "transfer", photo, texture, "-o", photo, *FAST)
+    assert code == 2 and "is also an input" in err and photo.read_bytes() == before
+
+
+def test_output_folder_missing(capsys, photo, texture, tmp_path):
+    code, _, err = run(capsys, "transfer", photo, texture, "-o", tmp_path / "no" / "out.png", *FAST)
+    assert code == 2 and "does not exist" in err
+
+
+def test_console_script_errors_without_traceback(photo, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "stylekit", "transfer", photo, tmp_path / "missing.jpg", "-o",
+                           tmp_path / "o.png"], capture_output=True, text=True)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == f"stylekit: error: {tmp_path / 'missing.jpg'}: no such file"
+
+
+def test_ctrl_c_saves_latest_image_and_exits_130(photo, texture, tmp_path):
+    out = tmp_path / "out.png"
+    proc = subprocess.Popen([sys.executable, "-m", "stylekit", "transfer", photo, texture, "-o", out,
+                             "--size", "40", "--steps", "100000", "--save-every", "1"],
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not list(tmp_path.glob("out_step*.png")) and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted at step" in err and out.exists()
+    assert read_settings(out)["steps"] == 100000
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]

@@ -1,0 +1,102 @@
+import threading
+
+import pytest
+import torch
+
+from stylekit import PRESETS, ImageError, SettingsError, load_image, read_settings, transfer
+
+TINY = dict(size=48, progress=False)
+
+
+def test_transfer_lowers_loss_and_changes_image(photo, texture):
+    result = transfer(photo, texture, steps=40, **TINY)
+    total = result.history["total"]
+    assert len(total) == 40 and result.stopped is None
+    assert total[-1] < 0.2 * total[0]
+    assert result.history["style"][-1] < 0.2 * result.history["style"][0]
+    content = load_image(photo, 48)
+    assert (result.image - content).abs().mean() > 0.02
+    assert result.image.min() >= 0 and result.image.max() <= 1
+
+
+def test_adam_lowers_loss(photo, texture):
+    result = transfer(photo, texture, optimizer="adam", lr=0.05, steps=30, **TINY)
+    assert result.history["total"][-1] < 0.5 * result.history["total"][0]
+
+
+def test_same_seed_same_image(photo, texture):
+    a, b = (transfer(photo, texture, init="noise", seed=3, steps=5, **TINY) for _ in range(2))
+    assert torch.equal(a.image, b.image)
+    c = transfer(photo, texture, init="noise", seed=4, steps=5, **TINY)
+    assert not torch.equal(a.image, c.image)
+
+
+def test_seed_preset_runs_the_thesis_settings(photo, texture):
+    seed = PRESETS["seed"]
+    assert (seed.optimizer, seed.lr, seed.content_weight, seed.style_weight, seed.steps) == ("adam", 0.004, 8, 70, 4000)
+    assert list(seed.style_layers) == ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+    result = transfer(photo, texture, "seed", steps=20, progress=False, size=[64, 64])
+    assert result.image.shape == (1, 3, 64, 64)
+    assert result.history["total"][-1] < result.history["total"][0]
+
+
+def test_content_reconstruction_from_noise_without_style(photo):
+    result = transfer(photo, None, init="noise", style_layers={}, content_layers={"relu2_2": 1}, steps=30, **TINY)
+    assert result.history["content"][-1] < 0.1 * result.history["content"][0]
+
+
+def test_stop_event_ends_after_current_step_and_keeps_image(photo, texture):
+    stop = threading.Event()
+    seen = []
+
+    def callback(step, losses, image):
+        seen.append(step)
+        if step == 3:
+            stop.set()
+
+    result = transfer(photo, texture, steps=100, callback=callback, callback_every=1, stop=stop, **TINY)
+    assert result.stopped == "stopped" and result.steps_done == 3 and seen == [1, 2, 3]
+    assert (result.image - load_image(photo, 48)).abs().mean() > 0
+
+
+def test_ctrl_c_keeps_latest_image(photo, texture):
+    def callback(step, losses, image):
+        if step == 4:
+            raise KeyboardInterrupt
+
+    result = transfer(photo, texture, steps=100, callback=callback, callback_every=1, **TINY)
+    assert result.stopped == "interrupted" and result.steps_done == 4
+
+
+def test_snapshots_every_k_steps(photo, texture, tmp_path):
+    template = tmp_path / "snap_{step:03d}.png"
+    result = transfer(photo, texture, steps=6, save_every=3, snapshot_path=template, **TINY)
+    assert sorted(result.snapshots) == [3, 6]
+    assert sorted(p.name for p in tmp_path.glob("snap_*")) == ["snap_003.png", "snap_006.png"]
+    assert read_settings(tmp_path / "snap_006.png")["steps"] == 6
+
+
+def test_result_saves_reproducible_settings(photo, texture, tmp_path):
+    result = transfer(photo, texture, steps=3, style_weight=123.0, **TINY)
+    saved = read_settings(result.save(tmp_path / "out.png"))
+    assert saved["style_weight"] == 123.0 and saved["content"] == str(photo) and saved["steps"] == 3
+    again = transfer(saved.pop("content"), saved.pop("style"), progress=False, **saved)
+    assert torch.allclose(again.image, result.image, atol=1 / 255)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(style_weight=float("nan")), "style_weight must be a finite number"),
+    (dict(content_weight=-1.0), "content_weight must be a finite number >= 0"),
+    (dict(steps=0), "steps must be an integer >= 1"),
+    (dict(style_layers={"relu9_9": 1}), "unknown layer 'relu9_9' for vgg19; valid layers: conv1_1, relu1_1"),
+    (dict(optimizer="sgd"), "optimizer must be one of adam, lbfgs"),
+    (dict(colour=1), "unknown setting"),
+])
+def test_bad_settings_are_named(photo, texture, bad, message):
+    with pytest.raises(SettingsError, match=message):
+        transfer(photo, texture, **TINY, **bad)
+
+
+def test_image_too_small_names_the_minimum(photo, texture):
+    with pytest.raises(ImageError, match="relu5_1 needs at least 16 px per side"):
+        transfer(photo, texture, size=12, progress=False)

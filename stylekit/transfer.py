@@ -30,12 +30,12 @@ class Settings:
     content_layers: dict = field(default_factory=lambda: {"relu4_2": 1.0})
     style_layers: dict = field(default_factory=lambda: {f"relu{b}": 0.2 for b in STYLE_LAYERS_GATYS})
     content_weight: float = 1.0
-    style_weight: float = 1e3
+    style_weight: float = 10.0
     tv_weight: float = 0.0
     relative_losses: bool = True  # False: the thesis's raw sums (see losses.Objective)
     optimizer: str = "lbfgs"
     lr: float = 1.0
-    steps: int = 300
+    steps: int = 100
     init: str = "content"  # 'content', 'noise' or an image path
     size: object = 512  # longest side in pixels, or [width, height]
     device: str = "auto"
@@ -144,22 +144,26 @@ def transfer(content, style=None, preset="default", *, callback=None, callback_e
     s = PRESETS[preset].replace(**settings)
     started = time.perf_counter()
     device, dtype = _device(s.device), _dtype(s.precision, s.device)
-    content_image = _as_image(content, s.size).to(device)
-    height, width = content_image.shape[-2:]
-    style_image = _as_image(style, max(height, width)).to(device) if style is not None else None
+    for name, image, layers in (("content", content, s.content_layers), ("style", style, s.style_layers)):
+        if layers and image is None:
+            raise SettingsError(f"{name} layers are set but no {name} image was given")
+    # The result has the content image's size; the style image is scaled to the same longest side.
+    content_image = _as_image(content, s.size).to(device) if content is not None else None
+    style_size = max(content_image.shape[-2:]) if content is not None else s.size
+    style_image = _as_image(style, style_size).to(device) if style is not None else None
     model = _model(s.model, s.weights, s.pooling, str(device), dtype)
     deepest = max([*s.content_layers, *s.style_layers], key=model.index)
     for name, img in (("content", content_image), ("style", style_image)):
         if img is not None and min(img.shape[-2:]) < 2 ** model.pools_before(deepest):
             raise ImageError(f"the {name} image is {img.shape[-1]}×{img.shape[-2]} px; {deepest} needs at least "
                              f"{2 ** model.pools_before(deepest)} px per side")
-    if s.style_layers and style_image is None:
-        raise SettingsError("style layers are set but no style image was given")
     encoder = ThesisInput(model).to(device) if s.normalization == "thesis" else model
     objective = Objective(encoder, content_image, style_image, s.content_layers, s.style_layers,
                           s.content_weight, s.style_weight, s.tv_weight, s.relative_losses)
 
-    image = _initial_image(s.init, content_image, s.seed).requires_grad_(True)
+    if s.init == "content" and content is None:
+        raise SettingsError("init='content' needs a content image; use init='noise'")
+    image = _initial_image(s.init, content_image if content is not None else style_image, s.seed).requires_grad_(True)
     if s.optimizer == "adam":
         optimizer = torch.optim.Adam([image], lr=s.lr)
     else:
@@ -226,6 +230,7 @@ def _as_image(source, size):
 
 
 def _initial_image(init, content, seed):
+    """``content`` is the content image, or the style image when there is none (style reconstruction)."""
     if init == "content":
         return content.clone()
     if init == "noise":

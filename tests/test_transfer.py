@@ -100,3 +100,10 @@ def test_bad_settings_are_named(photo, texture, bad, message):
 def test_image_too_small_names_the_minimum(photo, texture):
     with pytest.raises(ImageError, match="relu5_1 needs at least 16 px per side"):
         transfer(photo, texture, size=12, progress=False)
+
+
+def test_style_reconstruction_from_noise_without_content(texture):
+    result = transfer(None, texture, init="noise", content_layers={}, style_layers={"conv1_1": 1, "conv2_1": 1},
+                      steps=30, **TINY)
+    assert result.image.shape == (1, 3, 48, 48)
+    assert result.history["style"][-1] < 0.1 * result.history["style"][0]

@@ -1,0 +1,308 @@
+"""An ipywidgets playground: pick images and settings, press Run, watch the image form, press Stop.
+
+    from stylekit.playground import Playground
+    Playground().widget          # in JupyterLab, Colab, or served by Voilà (notebooks/07_playground.ipynb)
+
+Runs happen in a background thread so the page stays responsive; ``blocking=True`` runs them in the
+click handler instead (tests). Works with ipywidgets 7 (Colab) and 8.
+"""
+import base64
+import html
+import io
+import threading
+import time
+
+import ipywidgets as w
+from matplotlib.figure import Figure
+from PIL import Image
+
+from . import images, samples
+from .errors import StylekitError
+from .transfer import PRESETS, STYLE_LAYERS_GATYS, transfer
+from .vgg import LAYERS
+from .weights import available
+
+UPLOAD = "upload…"
+
+
+def uploaded(upload):
+    """(name, bytes) of a FileUpload's latest file, for ipywidgets 8 (tuple of dicts) and 7 (dict by name)."""
+    value = upload.value
+    if not value:
+        return None
+    if isinstance(value, dict):  # ipywidgets 7
+        name, item = list(value.items())[-1]
+        return name, bytes(item["content"])
+    item = value[-1]
+    return item["name"], bytes(item["content"])
+
+
+def _png(image, max_side=None):
+    pil = images.to_pil(image) if not isinstance(image, Image.Image) else image
+    if max_side:
+        pil.thumbnail((max_side, max_side))
+    buffer = io.BytesIO()
+    pil.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _loss_plot(history):
+    fig = Figure(figsize=(4.2, 2.6), dpi=80)
+    ax = fig.subplots()
+    for term in ("content", "style", "tv"):
+        if any(history.get(term, [])):
+            ax.plot(range(1, len(history[term]) + 1), history[term], label=term)
+    ax.set(yscale="log", xlabel="step", ylabel="loss", title="losses")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+class Runner:
+    """One background run at a time, with a preview, a loss plot, a progress bar and a status line."""
+
+    def __init__(self, blocking, preview_every=5):
+        self.blocking, self.preview_every = blocking, preview_every
+        self.preview = w.Image(format="png", layout=w.Layout(width="320px"))
+        self.plot = w.Image(format="png", layout=w.Layout(width="340px"))
+        self.progress = w.IntProgress(value=0, min=0, max=1, description="progress")
+        self.status = w.HTML("Ready.")
+        self.run_button = w.Button(description="Run", button_style="success", icon="play")
+        self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
+        self.stop_button.on_click(lambda _: self.stop())
+        self.result, self.thread, self._stop = None, None, threading.Event()
+        self.history = {}
+
+    @property
+    def busy(self):
+        return self.thread is not None and self.thread.is_alive()
+
+    def start(self, job, steps):
+        """``job(callback, stop)`` runs a transfer; returns False if a run is already going."""
+        if self.busy:
+            return False
+        self._stop.clear()
+        self.progress.max, self.progress.value = steps, 0
+        self.history = {k: [] for k in ("content", "style", "tv")}
+        self.run_button.disabled, self.stop_button.disabled = True, False
+        self.status.value = "Starting…"
+        self._started = time.perf_counter()
+        if self.blocking:
+            self._work(job)
+        else:
+            self.thread = threading.Thread(target=self._work, args=(job,), daemon=True)
+            self.thread.start()
+        return True
+
+    def stop(self):
+        self._stop.set()
+
+    def wait(self, timeout=None):
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+    def _callback(self, step, losses, image):
+        for k in self.history:
+            self.history[k].append(losses[k])
+        self.progress.value = step
+        elapsed = time.perf_counter() - self._started
+        eta = elapsed / step * (self.progress.max - step)
+        self.status.value = (f"Running: step {step}/{self.progress.max} · {elapsed:.0f} s elapsed · "
+                             f"about {eta:.0f} s left · total loss {losses['total']:.4g}")
+        if step % self.preview_every == 0 or step == 1:
+            self.preview.value = _png(image)
+            self.plot.value = _loss_plot(self.history)
+
+    def _work(self, job):
+        try:
+            self.result = job(self._callback, self._stop)
+            self.preview.value = _png(self.result.image)
+            self.plot.value = _loss_plot(self.result.history)
+            done = self.result.steps_done
+            self.status.value = (f"Stopped at step {done}; the latest image is kept." if self.result.stopped
+                                 else f"Done: {done} steps in {self.result.seconds:.1f} s.")
+        except StylekitError as e:
+            self.status.value = f"<b>Error:</b> {html.escape(str(e))}"
+        except MemoryError:
+            self.status.value = "<b>Error:</b> out of memory; choose a smaller image size."
+        except Exception as e:  # shown in the page, never as a traceback
+            oom = "out of memory" in str(e).lower()
+            self.status.value = ("<b>Error:</b> out of memory; choose a smaller image size." if oom
+                                 else f"<b>Error:</b> {type(e).__name__}: {html.escape(str(e))}")
+        finally:
+            self.run_button.disabled, self.stop_button.disabled = False, True
+
+
+class ImagePicker:
+    """A bundled sample or an uploaded file."""
+
+    def __init__(self, label, names, value):
+        self.choice = w.Dropdown(options=names + [UPLOAD], value=value, description=label)
+        self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload")
+
+    def get(self):
+        """A path or a PIL image; raises StylekitError for a missing or unreadable upload."""
+        if self.choice.value != UPLOAD:
+            return samples.sample(self.choice.value)
+        file = uploaded(self.upload)
+        if file is None:
+            raise StylekitError(f"{self.choice.description}: choose a file to upload first")
+        try:
+            with Image.open(io.BytesIO(file[1])) as img:
+                img.load()
+                return images._to_rgb(img)
+        except Exception:
+            raise StylekitError(f"{file[0]}: not an image Pillow can read") from None
+
+    @property
+    def widget(self):
+        return w.HBox([self.choice, self.upload])
+
+
+class Playground:
+    def __init__(self, blocking=False):
+        self.runner = Runner(blocking)
+        self.content = ImagePicker("content", samples.contents(), "chelsea")
+        self.style = ImagePicker("style", samples.styles(), "brushstrokes")
+        self.models = {f"{arch} · {source}": (arch, source, reason)
+                       for arch in ("vgg19", "vgg16") for source, reason in available(arch).items()}
+        usable = [k for k, (_, _, reason) in self.models.items() if reason is None]
+        self.model = w.Dropdown(options=usable, description="model")
+        unavailable = [f"<li>{k}: {reason}</li>" for k, (_, _, reason) in self.models.items() if reason]
+        self.model_note = w.HTML(f"<small>Unavailable here:<ul>{''.join(unavailable)}</ul></small>" if unavailable else "")
+        self.preset = w.Dropdown(options=list(PRESETS), value="default", description="preset")
+        log = dict(continuous_update=False, readout_format=".3g")
+        self.content_weight = w.FloatLogSlider(base=10, min=-3, max=4, description="content α", **log)
+        self.style_weight = w.FloatLogSlider(base=10, min=-3, max=9, description="style β", **log)
+        self.tv_weight = w.FloatLogSlider(base=10, min=-6, max=2, description="TV γ", **log)
+        self.use_tv = w.Checkbox(description="use TV")
+        self.lr = w.FloatLogSlider(base=10, min=-4, max=1, description="lr", **log)
+        self.steps = w.IntSlider(min=1, max=1000, description="steps", continuous_update=False)
+        self.size = w.IntSlider(min=32, max=1024, step=16, description="size", continuous_update=False)
+        self.optimizer = w.Dropdown(options=["lbfgs", "adam"], description="optimizer")
+        self.init = w.Dropdown(options=["content", "noise"], description="init")
+        self.pooling = w.Dropdown(options=["max", "avg"], description="pooling")
+        self.layer_kind = w.ToggleButtons(options=["relu", "conv"], description="layers")
+        self.style_layers = {b: (w.Checkbox(value=True, description=f"block {b}", indent=False),
+                                 w.BoundedFloatText(value=0.2, min=0, max=100, step=0.1, layout=w.Layout(width="80px")))
+                             for b in STYLE_LAYERS_GATYS}
+        self.content_layer = w.Dropdown(options=LAYERS["vgg19"], value="relu4_2", description="content layer")
+        self.preset.observe(lambda _: self.apply_preset(), "value")
+        self.model.observe(lambda _: self._refresh_layers(), "value")
+        self.apply_preset()
+        self.runner.run_button.on_click(lambda _: self.run())
+        self.save_button = w.Button(description="Save PNG", icon="download")
+        self.save_button.on_click(lambda _: self.save())
+        self.download = w.HTML()
+        self.reconstruct = Reconstructions(self, blocking)
+        self.widget = w.Tab(children=[self._transfer_tab(), self.reconstruct.widget])
+        for i, title in enumerate(("Style transfer", "Reconstructions")):
+            self.widget.set_title(i, title)
+
+    def apply_preset(self):
+        p = PRESETS[self.preset.value]
+        self.content_weight.value, self.style_weight.value, self.lr.value = p.content_weight, p.style_weight, p.lr
+        self.use_tv.value, self.tv_weight.value = bool(p.tv_weight), p.tv_weight or 1e-3
+        self.steps.value, self.optimizer.value, self.init.value, self.pooling.value = p.steps, p.optimizer, p.init, p.pooling
+        self.size.value = p.size if isinstance(p.size, int) else max(p.size)
+        kind = next(iter(p.style_layers))[:4]
+        self.layer_kind.value = kind
+        for b, (box, weight) in self.style_layers.items():
+            box.value, weight.value = f"{kind}{b}" in p.style_layers, p.style_layers.get(f"{kind}{b}", 0.2)
+        self.content_layer.value = next(iter(p.content_layers))
+
+    def _refresh_layers(self):
+        arch = self.models[self.model.value][0] if self.model.value else "vgg19"
+        current = self.content_layer.value
+        self.content_layer.options = LAYERS[arch]
+        self.content_layer.value = current if current in LAYERS[arch] else "relu4_2"
+
+    def settings(self):
+        arch, source, _ = self.models[self.model.value]
+        layers = {f"{self.layer_kind.value}{b}": weight.value for b, (box, weight) in self.style_layers.items() if box.value}
+        return dict(model=arch, weights=source, content_weight=self.content_weight.value,
+                    style_weight=self.style_weight.value, tv_weight=self.tv_weight.value if self.use_tv.value else 0.0,
+                    lr=self.lr.value, steps=self.steps.value, size=self.size.value, optimizer=self.optimizer.value,
+                    init=self.init.value, pooling=self.pooling.value, style_layers=layers,
+                    content_layers={self.content_layer.value: 1.0})
+
+    def run(self):
+        """Starts a transfer with the current settings (one at a time)."""
+        try:
+            content, style = self.content.get(), self.style.get()
+            settings = self.settings()
+            if not self.model.value:
+                raise StylekitError("no model has weights available here")
+        except StylekitError as e:
+            self.runner.status.value = f"<b>Error:</b> {html.escape(str(e))}"
+            return False
+        preset = self.preset.value
+        return self.runner.start(lambda callback, stop: transfer(
+            content, style, preset, callback=callback, callback_every=1, stop=stop, progress=False, **settings),
+            settings["steps"])
+
+    def save(self, path="stylekit-result.png"):
+        """Writes the latest result (settings in its metadata) and offers it as a download link."""
+        if self.runner.result is None:
+            self.runner.status.value = "Nothing to save yet: press Run first."
+            return None
+        saved = self.runner.result.save(path)
+        data = base64.b64encode(saved.read_bytes()).decode()
+        self.download.value = (f'<a download="{saved.name}" href="data:image/png;base64,{data}">'
+                               f"Download {saved.name}</a> (also saved as {saved.resolve()})")
+        return saved
+
+    def _transfer_tab(self):
+        r = self.runner
+        layer_rows = [w.HBox([box, weight]) for box, weight in self.style_layers.values()]
+        controls = w.VBox([
+            self.content.widget, self.style.widget, self.model, self.model_note, self.preset,
+            self.content_weight, self.style_weight, w.HBox([self.use_tv, self.tv_weight]), self.lr, self.steps,
+            self.size, self.optimizer, self.init, self.pooling, self.layer_kind, self.content_layer,
+            w.HTML("style layers and weights w<sub>l</sub>"), *layer_rows,
+        ])
+        output = w.VBox([w.HBox([r.run_button, r.stop_button, self.save_button]), r.progress, r.status,
+                         r.preview, r.plot, self.download])
+        return w.HBox([controls, output])
+
+
+class Reconstructions:
+    """Second tab: what one layer keeps of the content, what a set of layers keeps of the style."""
+
+    def __init__(self, playground, blocking):
+        self.playground = playground
+        self.runner = Runner(blocking)
+        self.kind = w.ToggleButtons(options=["content", "style"], description="reconstruct")
+        self.layer = w.Dropdown(options=[n for n in LAYERS["vgg19"] if not n.startswith("pool")], value="conv4_2",
+                                description="layer")
+        self.layers = w.SelectMultiple(options=[f"conv{b}" for b in STYLE_LAYERS_GATYS], value=["conv1_1", "conv2_1"],
+                                       description="layers", rows=5)
+        self.steps = w.IntSlider(value=100, min=1, max=1000, description="steps", continuous_update=False)
+        self.size = w.IntSlider(value=128, min=32, max=512, step=16, description="size", continuous_update=False)
+        self.runner.run_button.on_click(lambda _: self.run())
+        r = self.runner
+        self.widget = w.HBox([
+            w.VBox([self.kind, w.HTML("content: one layer"), self.layer, w.HTML("style: a set of layers"), self.layers,
+                    self.steps, self.size]),
+            w.VBox([w.HBox([r.run_button, r.stop_button]), r.progress, r.status, r.preview, r.plot]),
+        ])
+
+    def run(self):
+        p = self.playground
+        try:
+            arch, source, _ = p.models[p.model.value]
+            if self.kind.value == "content":
+                content, style = p.content.get(), None
+                layers = dict(content_layers={self.layer.value: 1.0}, style_layers={})
+            else:
+                content, style = None, p.style.get()
+                layers = dict(content_layers={}, style_layers={name: 1.0 for name in self.layers.value})
+        except StylekitError as e:
+            self.runner.status.value = f"<b>Error:</b> {html.escape(str(e))}"
+            return False
+        steps, size = self.steps.value, self.size.value
+        return self.runner.start(lambda callback, stop: transfer(
+            content, style, model=arch, weights=source, init="noise", steps=steps, size=size, callback=callback,
+            callback_every=1, stop=stop, progress=False, **layers), steps)

@@ -1,0 +1,128 @@
+"""Drives the playground's widgets as a user would, without a browser."""
+import io
+import time
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+import pytest
+from PIL import Image
+
+from stylekit import read_settings
+from stylekit.playground import UPLOAD, Playground, uploaded
+
+
+@pytest.fixture
+def playground(offline_torchvision):
+    pg = Playground(blocking=True)
+    pg.size.value, pg.steps.value = 48, 4
+    return pg
+
+
+def upload(data, name):
+    """What a browser upload sets on an ipywidgets 8 FileUpload."""
+    return ({"name": name, "type": "image/png", "size": len(data), "last_modified": datetime.now(timezone.utc),
+             "content": memoryview(data)},)
+
+
+def png_bytes(size=(40, 30), colour=(200, 30, 30)):
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_run_updates_preview_losses_and_status(playground):
+    r = playground.runner
+    assert r.preview.value == b""
+    r.run_button.click()
+    assert r.result is not None and r.result.steps_done == 4
+    assert len(r.history["style"]) == 4 and r.history["style"][-1] < r.history["style"][0]
+    assert Image.open(io.BytesIO(r.preview.value)).size == (48, 32)
+    assert r.plot.value and "Done: 4 steps" in r.status.value
+    assert r.progress.value == 4 and not r.run_button.disabled and r.stop_button.disabled
+
+
+def test_stop_mid_run_keeps_the_image(offline_torchvision):
+    pg = Playground()  # background thread, as in the browser
+    pg.size.value, pg.steps.value = 48, 1000
+    r = pg.runner
+    r.run_button.click()
+    deadline = time.time() + 60
+    while r.progress.value < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    assert pg.run() is False  # one run at a time
+    r.stop_button.click()
+    r.wait(60)
+    assert r.result.stopped and 2 <= r.result.steps_done < 1000
+    assert f"Stopped at step {r.result.steps_done}" in r.status.value and r.preview.value
+
+
+def test_slider_changes_do_not_start_runs(playground):
+    playground.style_weight.value = 1000
+    playground.steps.value = 7
+    assert playground.runner.result is None and playground.runner.thread is None
+
+
+def test_presets_fill_the_controls(playground):
+    playground.preset.value = "seed"
+    assert (playground.lr.value, playground.optimizer.value, playground.pooling.value) == (0.004, "adam", "avg")
+    assert playground.layer_kind.value == "conv" and playground.content_layer.value == "conv4_2"
+    assert playground.settings()["style_layers"] == {f"conv{b}_1": 0.2 for b in range(1, 6)}
+
+
+def test_only_available_models_are_selectable(playground):
+    assert playground.model.options == ("vgg19 · original",)
+    assert "vgg16 · torchvision" in playground.model_note.value and "connect to the internet" in playground.model_note.value
+
+
+def test_uploads_with_ipywidgets_7_and_8_values():
+    v8 = SimpleNamespace(value=({"name": "a.png", "content": memoryview(b"abc")},))
+    v7 = SimpleNamespace(value={"b.png": {"content": b"xyz", "metadata": {}}})
+    assert uploaded(v8) == ("a.png", b"abc") and uploaded(v7) == ("b.png", b"xyz")
+    assert uploaded(SimpleNamespace(value=())) is None
+
+
+def test_uploaded_content_is_used(playground):
+    playground.content.choice.value = UPLOAD
+    playground.content.upload.value = upload(png_bytes(), "red.png")
+    playground.runner.run_button.click()
+    assert playground.runner.result.image.shape[-2:] == (36, 48)
+
+
+def test_bad_upload_is_a_readable_error(playground):
+    playground.style.choice.value = UPLOAD
+    playground.runner.run_button.click()
+    assert "Error" in playground.runner.status.value and "upload" in playground.runner.status.value
+    playground.style.upload.value = upload(b"junk", "junk.png")
+    playground.runner.run_button.click()
+    assert "junk.png: not an image" in playground.runner.status.value and "Traceback" not in playground.runner.status.value
+
+
+@pytest.mark.parametrize("error, shown", [
+    (RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"), "out of memory; choose a smaller image size"),
+    (ValueError("bad <thing>"), "ValueError: bad &lt;thing&gt;"),
+])
+def test_errors_during_a_run_appear_in_the_status(playground, monkeypatch, error, shown):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr("stylekit.playground.transfer", fail)
+    playground.runner.run_button.click()
+    assert shown in playground.runner.status.value and "Traceback" not in playground.runner.status.value
+    assert not playground.runner.run_button.disabled
+
+
+def test_save_writes_png_with_settings_and_a_download_link(playground, tmp_path):
+    assert playground.save(tmp_path / "x.png") is None
+    playground.runner.run_button.click()
+    saved = playground.save(tmp_path / "result.png")
+    assert read_settings(saved)["steps"] == 4
+    assert 'download="result.png"' in playground.download.value and "base64," in playground.download.value
+
+
+@pytest.mark.parametrize("kind", ["content", "style"])
+def test_reconstruction_tab(playground, kind):
+    rec = playground.reconstruct
+    rec.kind.value, rec.steps.value, rec.size.value = kind, 3, 48
+    rec.runner.run_button.click()
+    assert rec.runner.result.steps_done == 3 and rec.runner.preview.value
+    assert rec.runner.result.settings["init"] == "noise"

@@ -10,4 +10,9 @@ from .transfer import PRESETS, Result, Settings, transfer
 from .vgg import LAYERS, VGG
 from .weights import available, load_vgg
 
+__all__ = [
+    "ImageError", "SettingsError", "StylekitError", "WeightsUnavailable", "load_image", "read_settings", "save_png",
+    "to_pil", "Objective", "content_loss", "gram", "style_layer_loss", "tv_loss", "sample", "PRESETS", "Result",
+    "Settings", "transfer", "LAYERS", "VGG", "available", "load_vgg",
+]
 __version__ = "0.1.0"

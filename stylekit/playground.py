@@ -51,7 +51,7 @@ def _loss_plot(history):
     ax = fig.subplots()
     for term in ("content", "style", "tv"):
         if any(history.get(term, [])):
-            ax.plot(range(1, len(history[term]) + 1), history[term], label=term)
+            ax.plot(range(1, len(history[term]) + 1), history[term], label=term, marker="." if len(history[term]) < 20 else None)
     ax.set(yscale="log", xlabel="step", ylabel="loss", title="losses")
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -72,6 +72,10 @@ class Runner:
         self.run_button = w.Button(description="Run", button_style="success", icon="play")
         self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.stop_button.on_click(lambda _: self.stop())
+        # Stable hooks for the browser test and for styling.
+        for widget, name in ((self.preview, "preview"), (self.status, "status"), (self.run_button, "run"),
+                             (self.stop_button, "stop")):
+            widget.add_class(f"stylekit-{name}")
         self.result, self.thread, self._stop = None, None, threading.Event()
         self.history = {}
 
@@ -188,7 +192,8 @@ class Playground:
         self.style_layers = {b: (w.Checkbox(value=True, description=f"block {b}", indent=False),
                                  w.BoundedFloatText(value=0.2, min=0, max=100, step=0.1, layout=w.Layout(width="80px")))
                              for b in STYLE_LAYERS_GATYS}
-        self.content_layer = w.Dropdown(options=LAYERS["vgg19"], value="relu4_2", description="content layer")
+        self.content_layer = w.Dropdown(options=LAYERS["vgg19"], value="relu4_2", description="content layer",
+                                        style={"description_width": "initial"})
         self.preset.observe(lambda _: self.apply_preset(), "value")
         self.model.observe(lambda _: self._refresh_layers(), "value")
         self.apply_preset()

@@ -1,8 +1,6 @@
 """The whole transfer: settings and presets, then one loop that optimises the image's pixels."""
 import dataclasses
-import functools
 import math
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +12,7 @@ from . import images
 from .errors import ImageError, SettingsError
 from .losses import Objective
 from .vgg import LAYERS, ThesisInput
-from .weights import load_vgg
+from .weights import cached_vgg
 
 STYLE_LAYERS_GATYS = ("1_1", "2_1", "3_1", "4_1", "5_1")
 
@@ -151,7 +149,7 @@ def transfer(content, style=None, preset="default", *, callback=None, callback_e
     content_image = _as_image(content, s.size).to(device) if content is not None else None
     style_size = max(content_image.shape[-2:]) if content is not None else s.size
     style_image = _as_image(style, style_size).to(device) if style is not None else None
-    model = _model(s.model, s.weights, s.pooling, str(device), dtype)
+    model = cached_vgg(s.model, s.weights, s.pooling, str(device), dtype)
     deepest = max([*s.content_layers, *s.style_layers], key=model.index)
     for name, img in (("content", content_image), ("style", style_image)):
         if img is not None and min(img.shape[-2:]) < 2 ** model.pools_before(deepest):
@@ -263,8 +261,3 @@ def fast_bf16(device):
         return any(getattr(cpu, f, lambda: False)() for f in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"))
     return False
 
-
-@functools.lru_cache(maxsize=4)
-def _model(arch, weights, pooling, device, dtype):
-    # Frozen, so every run with the same key can share one copy.
-    return load_vgg(arch, weights, pooling).place(device, dtype, channels_last=True)

@@ -1,6 +1,7 @@
 """Where a VGG's weights come from: the original VGG19, torchvision's ImageNet weights, or a file."""
 import functools
 import os
+import urllib.request
 from importlib import resources
 from pathlib import Path
 
@@ -39,21 +40,31 @@ def load_vgg(arch="vgg19", weights="original", pooling="max"):
 
 
 def available(arch):
-    """{source: None if loadable here, else the reason it is not} for 'original' and 'torchvision'."""
-    reasons = {}
-    for source in SOURCES:
+    """{source: None if loadable here, else the reason it is not} for 'original' and 'torchvision'.
+
+    Downloads nothing: torchvision's weights count as available when cached or when their URL answers.
+    """
+    reasons = {"original": None, "torchvision": None}
+    if arch != "vgg19":
+        reasons["original"] = "the original weights exist for vgg19 only"
+    else:
         try:
-            cached_vgg(arch, source, "max")
-            reasons[source] = None
-        except (WeightsUnavailable, SettingsError) as e:
-            reasons[source] = str(e)
+            _original_path()
+        except WeightsUnavailable as e:
+            reasons["original"] = str(e)
+    url, cached = _torchvision_file(arch)
+    if not cached.is_file():
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=5).close()
+        except OSError as e:
+            reasons["torchvision"] = _offline_message(arch, cached, e)
     return reasons
 
 
 @functools.lru_cache(maxsize=4)
-def cached_vgg(arch, weights, pooling):
-    """``load_vgg`` once per process: the models are frozen, so runs can share them."""
-    return load_vgg(arch, weights, pooling)
+def cached_vgg(arch, weights, pooling, device="cpu", dtype=torch.float32):
+    """``load_vgg`` once per process, placed for speed (channels_last): the models are frozen, so runs share them."""
+    return load_vgg(arch, weights, pooling).place(device, dtype, channels_last=True)
 
 
 def _from_state(arch, pooling, state, preprocess):
@@ -91,15 +102,22 @@ def _read_quantised(path, state=None):
     return weights, CAFFE
 
 
-def _torchvision_state(arch):
+def _torchvision_file(arch):
+    """(download URL, where torch.hub caches it) of torchvision's ImageNet weights for ``arch``."""
     from torchvision import models
 
-    entry = models.get_weight(f"{arch.upper()}_Weights.IMAGENET1K_V1")
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(entry.url)
+    url = models.get_weight(f"{arch.upper()}_Weights.IMAGENET1K_V1").url
+    return url, Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+
+
+def _offline_message(arch, cached, error):
+    return (f"torchvision's {arch} weights are not cached at {cached} and could not be downloaded "
+            f"({type(error).__name__}); connect to the internet once, or pass a checkpoint file as weights")
+
+
+def _torchvision_state(arch):
+    url, cached = _torchvision_file(arch)
     try:
-        return entry.get_state_dict(progress=True, check_hash=True)
+        return torch.hub.load_state_dict_from_url(url, progress=True, check_hash=True)
     except Exception as e:  # offline: URLError, socket errors, proxies...
-        raise WeightsUnavailable(
-            f"torchvision's {arch} weights are not cached at {cached} and could not be downloaded "
-            f"({type(e).__name__}); connect to the internet once, or pass a checkpoint file as weights"
-        ) from None
+        raise WeightsUnavailable(_offline_message(arch, cached, e)) from None

@@ -25,6 +25,7 @@ def texture(tmp_path):
 def offline_torchvision(tmp_path, monkeypatch):
     """An empty TORCH_HOME in which every download fails, as on a machine without internet."""
     import urllib.error
+    import urllib.request
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
 
@@ -32,4 +33,5 @@ def offline_torchvision(tmp_path, monkeypatch):
         raise urllib.error.URLError("network is unreachable")
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
     return tmp_path / "torch_home"

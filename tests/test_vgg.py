@@ -2,7 +2,7 @@ import pytest
 import torch
 import torchvision
 
-from stylekit import LAYERS, VGG, WeightsUnavailable, load_vgg
+from stylekit import LAYERS, VGG, WeightsUnavailable, available, load_vgg
 from stylekit.vgg import CAFFE, IMAGENET, ThesisInput
 from stylekit.weights import ORIGINAL_FILE, _original_path
 
@@ -96,6 +96,7 @@ def test_torchvision_weights_from_cache(tmp_path, offline_torchvision):
     reference = torchvision.models.vgg16(weights=None)
     url = torchvision.models.VGG16_Weights.IMAGENET1K_V1.url
     torch.save(reference.state_dict(), checkpoints / url.rsplit("/", 1)[1])
+    assert available("vgg16") == {"original": "the original weights exist for vgg19 only", "torchvision": None}
     model = load_vgg("vgg16", "torchvision")
     assert torch.equal(model.features[24].weight, reference.features[24].weight)
     torch.testing.assert_close(model.preprocess.std.flatten(), torch.tensor(IMAGENET["std"]))
@@ -104,6 +105,8 @@ def test_torchvision_weights_from_cache(tmp_path, offline_torchvision):
 def test_torchvision_weights_offline_say_what_to_do(offline_torchvision):
     with pytest.raises(WeightsUnavailable, match="connect to the internet once, or pass a checkpoint"):
         load_vgg("vgg16", "torchvision")
+    assert "connect to the internet once" in available("vgg19")["torchvision"]
+    assert available("vgg19")["original"] is None
 
 
 def test_checkpoint_path(tmp_path):

@@ -1,0 +1,89 @@
+"""End to end: Voilà serves notebooks/07_playground.ipynb, headless Chromium drives it like a person."""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)")
+
+
+@pytest.fixture
+def voila(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(tmp_path / "voila.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "voila", str(ROOT / "notebooks" / "07_playground.ipynb"), f"--port={port}",
+         "--no-browser", "--Voila.ip=127.0.0.1"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, env={**os.environ, "TORCH_HOME": str(tmp_path)})
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=5)
+                break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    raise RuntimeError("voila did not start: " + (tmp_path / "voila.log").read_text()[-2000:])
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def set_slider(page, label, value):
+    """Types into an ipywidgets slider's editable readout, as a person can."""
+    readout = page.locator(f".widget-slider:has(label:text-is('{label}')) .widget-readout").first
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(str(value))
+    page.keyboard.press("Enter")
+
+
+def test_playground_in_voila_run_and_stop(voila):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1400})
+            page.goto(voila, timeout=120_000)
+            run = page.locator(".stylekit-run").first
+            run.wait_for(state="visible", timeout=180_000)
+            set_slider(page, "size", 48)
+            set_slider(page, "steps", 1000)
+            preview = page.locator(".stylekit-preview").first
+            before = preview.get_attribute("src")
+            run.click()
+            page.wait_for_function(
+                "([el, before]) => el.getAttribute('src') && el.getAttribute('src') !== before",
+                arg=[preview.element_handle(), before], timeout=120_000)
+            page.locator(".stylekit-stop").first.click()
+            status = page.locator(".stylekit-status").first
+            status.filter(has_text="Stopped at step").wait_for(timeout=60_000)
+            text = status.inner_text()
+            page.screenshot(path=str(ARTIFACTS / "playground.png"), full_page=True)
+        finally:
+            browser.close()
+    assert "the latest image is kept" in text
+    steps = int(text.split("Stopped at step ")[1].split(";")[0])
+    assert 1 <= steps < 1000

@@ -66,6 +66,7 @@ _SETTINGS = [
     ("--precision", str, "auto, fp32 or bf16"),
     ("--seed", int, "random seed (noise init)"),
     ("--save-every", int, "also save a snapshot every K steps, next to the output"),
+    ("--scales", int, "coarse to fine: optimise at 1/2, 1/4, ... of the size first (steps split evenly)"),
 ]
 
 

@@ -58,13 +58,19 @@ def _to_rgb(img):
     return img.convert("RGB")
 
 
-def resize(img, size):
+def target_size(width, height, size):
+    """(width, height) for ``size``: None keeps them, an int sets the longest side, a pair sets both."""
     if size is None:
-        return img
+        return width, height
     if isinstance(size, int):
-        scale = size / max(img.size)
-        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-    return img.resize(tuple(size), Image.LANCZOS)
+        scale = size / max(width, height)
+        return max(1, round(width * scale)), max(1, round(height * scale))
+    return tuple(size)
+
+
+def resize(img, size):
+    size = target_size(img.width, img.height, size)
+    return img if size == img.size else img.resize(size, Image.LANCZOS)
 
 
 def to_tensor(img):

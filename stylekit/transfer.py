@@ -40,6 +40,7 @@ class Settings:
     precision: str = "auto"  # 'auto', 'fp32' or 'bf16' (Gram matrices and losses are fp32 either way)
     seed: int = 0
     save_every: int = 0  # keep a snapshot every k steps (0: never)
+    scales: int = 1  # coarse to fine: optimise at 1/2**(scales-1) of the size first, doubling each time
 
     def replace(self, **changes):
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
@@ -69,6 +70,8 @@ class Settings:
             raise SettingsError(f"steps must be an integer >= 1, not {self.steps!r}")
         if self.save_every < 0:
             raise SettingsError("save_every must be >= 0")
+        if not isinstance(self.scales, int) or not 1 <= self.scales <= self.steps:
+            raise SettingsError(f"scales must be an integer from 1 to steps, not {self.scales!r}")
         size = [self.size] if isinstance(self.size, int) else list(self.size)
         if len(size) not in (1, 2) or any(not isinstance(s, int) or s < 1 for s in size):
             raise SettingsError(f"size must be a positive int or [width, height], not {self.size!r}")
@@ -142,72 +145,98 @@ def transfer(content, style=None, preset="default", *, callback=None, callback_e
     s = PRESETS[preset].replace(**settings)
     started = time.perf_counter()
     device, dtype = _device(s.device), _dtype(s.precision, s.device)
-    for name, image, layers in (("content", content, s.content_layers), ("style", style, s.style_layers)):
-        if layers and image is None:
+    for name, source, layers in (("content", content, s.content_layers), ("style", style, s.style_layers)):
+        if layers and source is None:
             raise SettingsError(f"{name} layers are set but no {name} image was given")
-    # The result has the content image's size; the style image is scaled to the same longest side.
-    content_image = _as_image(content, s.size).to(device) if content is not None else None
-    style_size = max(content_image.shape[-2:]) if content is not None else s.size
-    style_image = _as_image(style, style_size).to(device) if style is not None else None
-    model = cached_vgg(s.model, s.weights, s.pooling, str(device), dtype)
-    deepest = max([*s.content_layers, *s.style_layers], key=model.index)
-    for name, img in (("content", content_image), ("style", style_image)):
-        if img is not None and min(img.shape[-2:]) < 2 ** model.pools_before(deepest):
-            raise ImageError(f"the {name} image is {img.shape[-1]}×{img.shape[-2]} px; {deepest} needs at least "
-                             f"{2 ** model.pools_before(deepest)} px per side")
-    encoder = ThesisInput(model).to(device) if s.normalization == "thesis" else model
-    objective = Objective(encoder, content_image, style_image, s.content_layers, s.style_layers,
-                          s.content_weight, s.style_weight, s.tv_weight, s.relative_losses)
-
     if s.init == "content" and content is None:
         raise SettingsError("init='content' needs a content image; use init='noise'")
-    image = _initial_image(s.init, content_image if content is not None else style_image, s.seed).requires_grad_(True)
-    if s.optimizer == "adam":
-        optimizer = torch.optim.Adam([image], lr=s.lr)
-    else:
-        # One iteration per step, so progress, Stop and snapshots work step by step; the history persists.
-        optimizer = torch.optim.LBFGS([image], lr=s.lr, max_iter=1, history_size=100)
-    terms = {}
+    model = cached_vgg(s.model, s.weights, s.pooling, str(device), dtype)
+    encoder = ThesisInput(model).to(device) if s.normalization == "thesis" else model
 
-    def closure():
-        optimizer.zero_grad(set_to_none=True)
-        evaluated = objective(image)
-        evaluated["total"].backward()
-        terms.update({k: v.detach() for k, v in evaluated.items()})
-        return evaluated["total"]
-
+    # Every scale's targets first, so bad input fails before any progress is shown.
+    stages = [(*_stage(s, encoder, model, content, style, size, device), steps)
+              for size, steps in _scales(s.size, s.steps, s.scales)]
     record = {k: [] for k in ("content", "style", "tv", "total")}
-    stamps, snapshots, stopped, t0 = [], {}, None, time.perf_counter()
+    terms, stamps, snapshots, stopped, t0 = {}, [], {}, None, time.perf_counter()
+    image, step = None, 0
     bar = tqdm(total=s.steps, desc="stylekit", disable=not progress, unit="step")
     try:
-        for step in range(1, s.steps + 1):
-            optimizer.step(closure)
-            for k in record:
-                record[k].append(terms[k])
-            stamps.append(time.perf_counter() - t0)
-            bar.update(1)
-            if step % callback_every == 0 or step == s.steps:
-                losses = {k: float(v) for k, v in terms.items()}
-                if not all(map(math.isfinite, losses.values())):
-                    raise SettingsError(f"the loss became {losses['total']} at step {step}; lower lr")
-                bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items() if k != "tv" or s.tv_weight})
-                if callback is not None:
-                    callback(step, losses, image.detach())
-            if s.save_every and step % s.save_every == 0:
-                snapshots[step] = image.detach().clamp(0, 1).cpu()
-                if snapshot_path is not None:
-                    images.save_png(snapshots[step], str(snapshot_path).format(step=step), _describe(s, content, style))
-            if stop is not None and stop.is_set():
-                stopped = "stopped"
+        for objective, reference, steps in stages:
+            # Coarse to fine: each scale starts from the previous scale's result, upsampled.
+            start = _initial_image(s.init, reference, s.seed) if image is None else _resize(image.detach(), reference)
+            image = start.requires_grad_(True)
+            if s.optimizer == "adam":
+                optimizer = torch.optim.Adam([image], lr=s.lr)
+            else:
+                # One iteration per step, so progress, Stop and snapshots work step by step; the history persists.
+                optimizer = torch.optim.LBFGS([image], lr=s.lr, max_iter=1, history_size=100)
+
+            def closure():
+                optimizer.zero_grad(set_to_none=True)
+                evaluated = objective(image)
+                evaluated["total"].backward()
+                terms.update({k: v.detach() for k, v in evaluated.items()})
+                return evaluated["total"]
+
+            for _ in range(steps):
+                step += 1
+                optimizer.step(closure)
+                for k in record:
+                    record[k].append(terms[k])
+                stamps.append(time.perf_counter() - t0)
+                bar.update(1)
+                if step % callback_every == 0 or step == s.steps:
+                    losses = {k: float(v) for k, v in terms.items()}
+                    if not all(map(math.isfinite, losses.values())):
+                        raise SettingsError(f"the loss became {losses['total']} at step {step}; lower lr")
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items() if k != "tv" or s.tv_weight})
+                    if callback is not None:
+                        callback(step, losses, image.detach())
+                if s.save_every and step % s.save_every == 0:
+                    snapshots[step] = image.detach().clamp(0, 1).cpu()
+                    if snapshot_path is not None:
+                        images.save_png(snapshots[step], str(snapshot_path).format(step=step), _describe(s, content, style))
+                if stop is not None and stop.is_set():
+                    stopped = "stopped"
+                    break
+            if stopped:
                 break
     except KeyboardInterrupt:
         stopped = "interrupted"
     finally:
         bar.close()
+    if image is None:  # interrupted before the first step
+        raise KeyboardInterrupt
     history = {k: torch.stack(v).float().tolist() if v else [] for k, v in record.items()}
     history["seconds"] = stamps
     return Result(image.detach().clamp(0, 1).cpu(), history, _describe(s, content, style),
                   time.perf_counter() - started, stopped, snapshots)
+
+
+def _scales(size, steps, scales):
+    """[(size, steps)] from coarsest to finest: each scale halves the next; steps split evenly, the rest last."""
+    plan = []
+    for i in reversed(range(scales)):
+        factor = 2.0 ** -i
+        scaled = round(size * factor) if isinstance(size, int) else [round(side * factor) for side in size]
+        plan.append((scaled, steps // scales + (steps % scales if i == 0 else 0)))
+    return plan
+
+
+def _stage(s, encoder, model, content, style, size, device):
+    """The objective at one image size, and the image whose shape the result takes."""
+    content_image = _as_image(content, size)
+    # The style image is scaled to the content image's longest side.
+    style_image = _as_image(style, max(content_image.shape[-2:]) if content_image is not None else size)
+    content_image, style_image = (x.to(device) if x is not None else None for x in (content_image, style_image))
+    deepest = max([*s.content_layers, *s.style_layers], key=model.index)
+    for name, img in (("content", content_image), ("style", style_image)):
+        if img is not None and min(img.shape[-2:]) < 2 ** model.pools_before(deepest):
+            raise ImageError(f"the {name} image is {img.shape[-1]}×{img.shape[-2]} px; {deepest} needs at least "
+                             f"{2 ** model.pools_before(deepest)} px per side")
+    objective = Objective(encoder, content_image, style_image, s.content_layers, s.style_layers,
+                          s.content_weight, s.style_weight, s.tv_weight, s.relative_losses)
+    return objective, content_image if content is not None else style_image
 
 
 def _describe(s, content, style):
@@ -220,11 +249,23 @@ def _describe(s, content, style):
 
 
 def _as_image(source, size):
+    if source is None:
+        return None
     if isinstance(source, torch.Tensor):
-        return source.detach().float().reshape(1, 3, *source.shape[-2:])
+        tensor = source.detach().float().reshape(1, 3, *source.shape[-2:])
+        return _resize(tensor, images.target_size(tensor.shape[-1], tensor.shape[-2], size))
     if isinstance(source, (str, Path)):
         return images.load_image(source, size)
     return images.to_tensor(images.resize(images._to_rgb(source), size))
+
+
+def _resize(image, like):
+    """``image`` resized to ``like``'s height and width (a tensor) or to (width, height)."""
+    width, height = (like.shape[-1], like.shape[-2]) if torch.is_tensor(like) else like
+    if image.shape[-2:] == (height, width):
+        return image
+    return torch.nn.functional.interpolate(image, size=(height, width), mode="bicubic", antialias=True,
+                                           align_corners=False).clamp(0, 1)
 
 
 def _initial_image(init, content, seed):

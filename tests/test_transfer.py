@@ -107,3 +107,19 @@ def test_style_reconstruction_from_noise_without_content(texture):
                       steps=30, **TINY)
     assert result.image.shape == (1, 3, 48, 48)
     assert result.history["style"][-1] < 0.1 * result.history["style"][0]
+
+
+def test_coarse_to_fine_starts_small_and_ends_at_full_size(photo, texture):
+    shapes = []
+    result = transfer(photo, texture, scales=2, steps=6, callback=lambda step, losses, image: shapes.append(
+        tuple(image.shape[-2:])), callback_every=1, **TINY)
+    assert shapes == [(18, 24)] * 3 + [(36, 48)] * 3
+    assert result.image.shape[-2:] == (36, 48) and result.steps_done == 6
+    with pytest.raises(SettingsError, match="scales must be an integer from 1 to steps"):
+        transfer(photo, texture, scales=5, steps=3, **TINY)
+
+
+def test_tensor_inputs_are_resized_like_files(photo, texture):
+    content = load_image(photo)  # 64×48
+    result = transfer(content, load_image(texture), steps=2, **TINY)
+    assert result.image.shape[-2:] == (36, 48)

@@ -13,6 +13,7 @@ import threading
 import time
 
 import ipywidgets as w
+import torch
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -65,8 +66,9 @@ class Runner:
 
     def __init__(self, blocking, preview_every=5):
         self.blocking, self.preview_every = blocking, preview_every
-        self.preview = w.Image(format="png", layout=w.Layout(width="320px"))
-        self.plot = w.Image(format="png", layout=w.Layout(width="340px"))
+        # Hidden until the first image arrives (an empty Image shows as a broken picture).
+        self.preview = w.Image(format="png", layout=w.Layout(width="320px", display="none"))
+        self.plot = w.Image(format="png", layout=w.Layout(width="340px", display="none"))
         self.progress = w.IntProgress(value=0, min=0, max=1, description="progress")
         self.status = w.HTML("Ready.")
         self.run_button = w.Button(description="Run", button_style="success", icon="play")
@@ -116,14 +118,16 @@ class Runner:
         self.status.value = (f"Running: step {step}/{self.progress.max} · {elapsed:.0f} s elapsed · "
                              f"about {eta:.0f} s left · total loss {losses['total']:.4g}")
         if step % self.preview_every == 0 or step == 1:
-            self.preview.value = _png(image)
-            self.plot.value = _loss_plot(self.history)
+            self._show(image, self.history)
+
+    def _show(self, image, history):
+        self.preview.value, self.plot.value = _png(image), _loss_plot(history)
+        self.preview.layout.display = self.plot.layout.display = None
 
     def _work(self, job):
         try:
             self.result = job(self._callback, self._stop)
-            self.preview.value = _png(self.result.image)
-            self.plot.value = _loss_plot(self.result.history)
+            self._show(self.result.image, self.result.history)
             done = self.result.steps_done
             self.status.value = (f"Stopped at step {done}; the latest image is kept." if self.result.stopped
                                  else f"Done: {done} steps in {self.result.seconds:.1f} s.")
@@ -211,7 +215,9 @@ class Playground:
         self.content_weight.value, self.style_weight.value, self.lr.value = p.content_weight, p.style_weight, p.lr
         self.use_tv.value, self.tv_weight.value = bool(p.tv_weight), p.tv_weight or 1e-3
         self.steps.value, self.optimizer.value, self.init.value, self.pooling.value = p.steps, p.optimizer, p.init, p.pooling
-        self.size.value = p.size if isinstance(p.size, int) else max(p.size)
+        # A 512 px run takes minutes on a CPU; start there at 256 px (the slider goes up to 1024).
+        largest = p.size if isinstance(p.size, int) else max(p.size)
+        self.size.value = largest if torch.cuda.is_available() else min(largest, 256)
         kind = next(iter(p.style_layers))[:4]
         self.layer_kind.value = kind
         for b, (box, weight) in self.style_layers.items():

@@ -1,0 +1,64 @@
+"""Per-evaluation cost of stylekit's loss + gradient against a bare VGG pass of the same dtype and layout.
+
+    python benchmarks/overhead.py                          # 256, 512 and 1024 px, auto precision
+    python benchmarks/overhead.py --sizes 512 --precision fp32 --device cpu
+
+The bare pass runs VGG to the deepest layer the `default` preset uses and back to the input; stylekit's
+evaluation adds the Gram matrices, the losses and their gradients. The ratio is the overhead.
+"""
+import argparse
+import time
+
+import torch
+
+from stylekit import PRESETS, Objective, load_image, sample
+from stylekit.transfer import _device, _dtype
+from stylekit.weights import cached_vgg
+
+
+def fastest(fn, device, repeats):
+    fn()  # warm-up: allocator, oneDNN/cuDNN kernel choice
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    s = PRESETS["default"]
+    device, dtype = _device(args.device), _dtype(args.precision, args.device)
+    model = cached_vgg(s.model, s.weights, s.pooling, str(device), dtype)
+    deepest = max([*s.content_layers, *s.style_layers], key=model.index)
+    print(f"device {device}, {dtype}, VGG19 to {deepest}, best of {args.repeats}")
+    print(f"{'size':>10} {'bare pass s':>12} {'stylekit s':>11} {'ratio':>6}")
+    for size in args.sizes:
+        content = load_image(sample("astronaut"), size).to(device)
+        style = load_image(sample("brushstrokes"), size).to(device)
+        objective = Objective(model, content, style, s.content_layers, s.style_layers, s.content_weight,
+                              s.style_weight, s.tv_weight, s.relative_losses)
+        image = content.clone().requires_grad_(True)
+
+        def bare():
+            image.grad = None
+            model(image, [deepest])[deepest].float().sum().backward()
+
+        def evaluation():
+            image.grad = None
+            objective(image)["total"].backward()
+
+        b, e = fastest(bare, device, args.repeats), fastest(evaluation, device, args.repeats)
+        print(f"{size:>4}×{size:<5} {b:12.3f} {e:11.3f} {e / b:6.2f}")
+
+
+if __name__ == "__main__":
+    main()

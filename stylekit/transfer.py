@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 from . import images
 from .errors import ImageError, SettingsError
 from .losses import Objective
+from .memory import check_fits
 from .vgg import LAYERS, ThesisInput
 from .weights import cached_vgg
 
@@ -154,7 +155,7 @@ def transfer(content, style=None, preset="default", *, callback=None, callback_e
     encoder = ThesisInput(model).to(device) if s.normalization == "thesis" else model
 
     # Every scale's targets first, so bad input fails before any progress is shown.
-    stages = [(*_stage(s, encoder, model, content, style, size, device), steps)
+    stages = [(*_stage(s, encoder, model, content, style, size, device, dtype), steps)
               for size, steps in _scales(s.size, s.steps, s.scales)]
     record = {k: [] for k in ("content", "style", "tv", "total")}
     terms, stamps, snapshots, stopped, t0 = {}, [], {}, None, time.perf_counter()
@@ -223,7 +224,7 @@ def _scales(size, steps, scales):
     return plan
 
 
-def _stage(s, encoder, model, content, style, size, device):
+def _stage(s, encoder, model, content, style, size, device, dtype):
     """The objective at one image size, and the image whose shape the result takes."""
     content_image = _as_image(content, size)
     # The style image is scaled to the content image's longest side.
@@ -234,9 +235,11 @@ def _stage(s, encoder, model, content, style, size, device):
         if img is not None and min(img.shape[-2:]) < 2 ** model.pools_before(deepest):
             raise ImageError(f"the {name} image is {img.shape[-1]}×{img.shape[-2]} px; {deepest} needs at least "
                              f"{2 ** model.pools_before(deepest)} px per side")
+    reference = content_image if content_image is not None else style_image
+    check_fits(s, reference.shape[-1], reference.shape[-2], device, dtype)
     objective = Objective(encoder, content_image, style_image, s.content_layers, s.style_layers,
                           s.content_weight, s.style_weight, s.tv_weight, s.relative_losses)
-    return objective, content_image if content is not None else style_image
+    return objective, reference
 
 
 def _describe(s, content, style):

@@ -1,0 +1,36 @@
+import pytest
+import torch
+
+from stylekit import PRESETS, SettingsError, transfer
+from stylekit.memory import activations_per_pixel, check_fits, estimate_bytes
+
+CPU = torch.device("cpu")
+
+
+def test_activation_count_by_hand():
+    # conv1_1 + relu1_1 at full resolution: 64 + 64 values per pixel; pool1 then keeps 64 / 4.
+    assert activations_per_pixel("vgg19", "relu1_1") == 128
+    assert activations_per_pixel("vgg19", "pool1") == 4 * 64 + 16
+
+
+def test_estimate_grows_with_pixels_and_lbfgs_history():
+    s = PRESETS["default"]
+    small, large = estimate_bytes(s, 512, 512), estimate_bytes(s, 1024, 1024)
+    assert 3.5 < (large - 80e6) / (small - 80e6) < 4.5
+    assert estimate_bytes(s.replace(optimizer="adam"), 512, 512) < small
+
+
+def test_refusal_names_the_largest_size_that_fits():
+    s = PRESETS["default"]
+    free = estimate_bytes(s, 700, 700)
+    with pytest.raises(SettingsError, match=r"the largest size that fits is about (\d+) px") as error:
+        check_fits(s, 2048, 2048, CPU, free=free)
+    largest = int(str(error.value).split("about ")[-1].split(" px")[0])
+    assert 560 <= largest <= 700
+    check_fits(s, largest, largest, CPU, free=free)
+
+
+def test_transfer_refuses_before_starting(photo, texture, monkeypatch):
+    monkeypatch.setattr("stylekit.memory.free_bytes", lambda device: 50e6)
+    with pytest.raises(SettingsError, match="needs about .* GiB but 0.0 GiB are free"):
+        transfer(photo, texture, size=48, progress=False)

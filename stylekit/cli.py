@@ -36,6 +36,13 @@ def _bool(text):
     return text.lower() in ("true", "1", "yes")
 
 
+def _floats(text):
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, not {text!r}") from None
+
+
 def _size(text):
     """'512' (longest side) or '300x300' (width x height)."""
     try:
@@ -66,6 +73,9 @@ _SETTINGS = [
     ("--precision", str, "auto, fp32 or bf16"),
     ("--seed", int, "random seed (noise init)"),
     ("--save-every", int, "also save a snapshot every K steps, next to the output"),
+    ("--colours", str, "style (default), or keep the content's: match (recolour the style) or luminance"),
+    ("--style-scale", float, "style image size relative to the content: above 1 gives bigger strokes"),
+    ("--style-blend", _floats, "weights of several style images, e.g. 0.7,0.3"),
     ("--scales", int, "coarse to fine: optimise at 1/2, 1/4, ... of the size first (steps split evenly)"),
 ]
 
@@ -75,7 +85,7 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = commands.add_parser("transfer", help="style one image with another")
     run.add_argument("content", nargs="?", help="content image (any format Pillow reads)")
-    run.add_argument("style", nargs="?", help="style image")
+    run.add_argument("style", nargs="*", help="style image(s); several are blended (see --style-blend)")
     run.add_argument("-o", "--output", required=True, help="result PNG (settings stored in its metadata)")
     run.add_argument("--preset", default="default", choices=PRESETS)
     run.add_argument("--settings-from", metavar="PNG", help="repeat the run that made this stylekit PNG")
@@ -96,7 +106,7 @@ def main(argv=None):
         if args.command == "layers":
             return _print_layers(args.model)
         if args.command == "demo":
-            args.content, args.style = sample("astronaut"), sample("brushstrokes")
+            args.content, args.style = sample("astronaut"), [sample("brushstrokes")]
             args.settings_from, args.preset = None, "default"
             return _run(args, dict(steps=args.steps, size=args.size))
         return _run(args, {flag[2:].replace("-", "_"): getattr(args, flag[2:].replace("-", "_"))
@@ -118,9 +128,11 @@ def _run(args, flags):
     settings.update({k: v for k, v in flags.items() if v is not None})
     if not args.content or not args.style:
         raise StylekitError("give a CONTENT and a STYLE image (or --settings-from a stylekit PNG)")
-    output = _check_output(args.output, [args.content, args.style, settings.get("init")])
+    styles = [args.style] if isinstance(args.style, str) else list(args.style)
+    output = _check_output(args.output, [args.content, *styles, settings.get("init")])
     snapshots = output.with_name(f"{output.stem}_step{{step:05d}}.png")
-    result = transfer(args.content, args.style, args.preset, snapshot_path=snapshots, **settings)
+    style = styles[0] if len(styles) == 1 else styles
+    result = transfer(args.content, style, args.preset, snapshot_path=snapshots, **settings)
     result.save(output)
     if result.stopped:
         print(f"stylekit: interrupted at step {result.steps_done}; latest image saved to {output}", file=sys.stderr)

@@ -35,14 +35,14 @@ class Objective:
     """α·content + β·Σ w_l E_l + γ·TV for one content and one style image, from a single VGG pass.
 
     The targets (P and A) are computed once here; calling the objective on an image returns every term.
-    ``relative=True`` divides each layer's term by its value for an all-zero response (½ΣP², ΣA²/4N²),
+    ``style`` may be a list of images, their Gram matrices mixed by ``blend``. ``relative=True`` divides each layer's term by its value for an all-zero response (½ΣP², ΣA²/4N²),
     making it a relative squared error: layers then weigh what their w_l says, whatever their
     activation scale (E_l at relu4_1 is ~10⁵× E_l at relu1_1 with the original weights), and α, β
     mean the same for every image size and weight source. ``relative=False`` is the thesis's sum.
     """
 
     def __init__(self, model, content, style, content_layers, style_layers, content_weight, style_weight,
-                 tv_weight=0.0, relative=False):
+                 tv_weight=0.0, relative=False, blend=None):
         self.model = model
         self.weights = dict(content=content_weight, style=style_weight, tv=tv_weight)
         self.layers = list(dict.fromkeys([*content_layers, *style_layers]))
@@ -51,7 +51,12 @@ class Objective:
             targets = _features(model, content, content_layers)
             self.content = {k: (targets[k].float(), w / _scale(content_loss, targets[k], relative))
                             for k, w in content_layers.items()}
-            targets = {k: gram(v) for k, v in _features(model, style, style_layers).items()}
+            # Several style images: their Gram matrices blended (weights summing to one).
+            styles = style if isinstance(style, (list, tuple)) else [style]
+            targets = {}
+            for image, b in zip(styles, blend or [1 / max(len(styles), 1)] * len(styles)):
+                for k, v in _features(model, image, style_layers).items():
+                    targets[k] = targets.get(k, 0) + b * gram(v)
             self.style = {k: (targets[k], w / _scale(_gram_loss, targets[k], relative)) for k, w in style_layers.items()}
 
     def __call__(self, image):

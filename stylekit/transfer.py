@@ -2,13 +2,14 @@
 import dataclasses
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
-from . import images
+from . import colour, images
 from .errors import ImageError, SettingsError
 from .losses import Objective
 from .memory import check_fits
@@ -42,6 +43,9 @@ class Settings:
     seed: int = 0
     save_every: int = 0  # keep a snapshot every k steps (0: never)
     scales: int = 1  # coarse to fine: optimise at 1/2**(scales-1) of the size first, doubling each time
+    colours: str = "style"  # 'style'; keep the content's: 'match' (recolour the style first) or 'luminance'
+    style_scale: float = 1.0  # the style image's longest side relative to the content's: bigger strokes above 1
+    style_blend: list = None  # one weight per style image when several are given (default: equal)
 
     def replace(self, **changes):
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
@@ -52,12 +56,18 @@ class Settings:
     def check(self):
         """Returns self, or raises ``SettingsError`` naming the first bad value."""
         choices = dict(model=tuple(LAYERS), pooling=("max", "avg"), normalization=("model", "thesis"),
-                       relative_losses=(True, False), optimizer=("adam", "lbfgs"), precision=("auto", "fp32", "bf16"))
+                       relative_losses=(True, False), colours=("style", "match", "luminance"), optimizer=("adam", "lbfgs"), precision=("auto", "fp32", "bf16"))
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise SettingsError(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
-        for name in ("content_weight", "style_weight", "tv_weight", "lr"):
+        for name in ("content_weight", "style_weight", "tv_weight", "lr", "style_scale"):
             _check_weight(name, getattr(self, name))
+        if self.style_scale == 0:
+            raise SettingsError("style_scale must be positive")
+        for weight in self.style_blend or []:
+            _check_weight("each style_blend weight", weight)
+        if self.style_blend is not None and not sum(self.style_blend) > 0:
+            raise SettingsError("style_blend weights are all zero")
         if self.lr == 0:
             raise SettingsError("lr must be positive")
         for kind in ("content_layers", "style_layers"):
@@ -146,23 +156,25 @@ def transfer(content, style=None, preset="default", *, callback=None, callback_e
     s = PRESETS[preset].replace(**settings)
     started = time.perf_counter()
     device, dtype = _device(s.device), _dtype(s.precision, s.device)
-    for name, source, layers in (("content", content, s.content_layers), ("style", style, s.style_layers)):
-        if layers and source is None:
+    styles = [] if style is None else list(style) if isinstance(style, (list, tuple)) else [style]
+    blend = _blend(s.style_blend, len(styles))
+    for name, given, layers in (("content", content is not None, s.content_layers), ("style", styles, s.style_layers)):
+        if layers and not given:
             raise SettingsError(f"{name} layers are set but no {name} image was given")
-    if s.init == "content" and content is None:
-        raise SettingsError("init='content' needs a content image; use init='noise'")
+    if content is None and (s.init == "content" or s.colours != "style"):
+        raise SettingsError(f"init={s.init!r} and colours={s.colours!r} need a content image")
     model = cached_vgg(s.model, s.weights, s.pooling, str(device), dtype)
     encoder = ThesisInput(model).to(device) if s.normalization == "thesis" else model
 
     # Every scale's targets first, so bad input fails before any progress is shown.
-    stages = [(*_stage(s, encoder, model, content, style, size, device, dtype), steps)
+    stages = [(*_stage(s, encoder, model, content, styles, blend, size, device, dtype), steps)
               for size, steps in _scales(s.size, s.steps, s.scales)]
     record = {k: [] for k in ("content", "style", "tv", "total")}
     terms, stamps, snapshots, stopped, t0 = {}, [], {}, None, time.perf_counter()
     image, step = None, 0
     bar = tqdm(total=s.steps, desc="stylekit", disable=not progress, unit="step")
     try:
-        for objective, reference, steps in stages:
+        for objective, reference, present, steps in stages:
             # Coarse to fine: each scale starts from the previous scale's result, upsampled.
             start = _initial_image(s.init, reference, s.seed) if image is None else _resize(image.detach(), reference)
             image = start.requires_grad_(True)
@@ -192,9 +204,9 @@ def transfer(content, style=None, preset="default", *, callback=None, callback_e
                         raise SettingsError(f"the loss became {losses['total']} at step {step}; lower lr")
                     bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items() if k != "tv" or s.tv_weight})
                     if callback is not None:
-                        callback(step, losses, image.detach())
+                        callback(step, losses, present(image.detach()))
                 if s.save_every and step % s.save_every == 0:
-                    snapshots[step] = image.detach().clamp(0, 1).cpu()
+                    snapshots[step] = present(image.detach()).cpu()
                     if snapshot_path is not None:
                         images.save_png(snapshots[step], str(snapshot_path).format(step=step), _describe(s, content, style))
                 if stop is not None and stop.is_set():
@@ -210,7 +222,7 @@ def transfer(content, style=None, preset="default", *, callback=None, callback_e
         raise KeyboardInterrupt
     history = {k: torch.stack(v).float().tolist() if v else [] for k, v in record.items()}
     history["seconds"] = stamps
-    return Result(image.detach().clamp(0, 1).cpu(), history, _describe(s, content, style),
+    return Result(present(image.detach()).cpu(), history, _describe(s, content, style),
                   time.perf_counter() - started, stopped, snapshots)
 
 
@@ -224,22 +236,44 @@ def _scales(size, steps, scales):
     return plan
 
 
-def _stage(s, encoder, model, content, style, size, device, dtype):
-    """The objective at one image size, and the image whose shape the result takes."""
+def _stage(s, encoder, model, content, styles, blend, size, device, dtype):
+    """The objective at one image size, the image whose shape the result takes, and how to present the result."""
     content_image = _as_image(content, size)
-    # The style image is scaled to the content image's longest side.
-    style_image = _as_image(style, max(content_image.shape[-2:]) if content_image is not None else size)
-    content_image, style_image = (x.to(device) if x is not None else None for x in (content_image, style_image))
+    # Style images are scaled to style_scale times the content image's longest side.
+    side = max(content_image.shape[-2:]) if content_image is not None else size
+    style_size = round(side * s.style_scale) if isinstance(side, int) else [round(x * s.style_scale) for x in side]
+    style_images = [_as_image(x, style_size).to(device) for x in styles]
+    content_image = content_image.to(device) if content_image is not None else None
     deepest = max([*s.content_layers, *s.style_layers], key=model.index)
-    for name, img in (("content", content_image), ("style", style_image)):
+    for name, img in [("content", content_image)] + [("style", x) for x in style_images]:
         if img is not None and min(img.shape[-2:]) < 2 ** model.pools_before(deepest):
             raise ImageError(f"the {name} image is {img.shape[-1]}×{img.shape[-2]} px; {deepest} needs at least "
                              f"{2 ** model.pools_before(deepest)} px per side")
-    reference = content_image if content_image is not None else style_image
+    present = lambda image: image.clamp(0, 1)  # noqa: E731
+    if s.colours == "match":
+        style_images = [colour.match_colours(x, content_image) for x in style_images]
+    elif s.colours == "luminance":
+        original = content_image
+        style_images = [colour.luminance(x, like=original) for x in style_images]
+        content_image = colour.luminance(original)
+        present = lambda image: colour.with_chroma(image, original)  # noqa: E731
+    reference = content_image if content_image is not None else style_images[0]
     check_fits(s, reference.shape[-1], reference.shape[-2], device, dtype)
-    objective = Objective(encoder, content_image, style_image, s.content_layers, s.style_layers,
-                          s.content_weight, s.style_weight, s.tv_weight, s.relative_losses)
-    return objective, reference
+    objective = Objective(encoder, content_image, style_images, s.content_layers, s.style_layers,
+                          s.content_weight, s.style_weight, s.tv_weight, s.relative_losses, blend)
+    return objective, reference, present
+
+
+def _blend(weights, count):
+    """Style blend weights normalised to sum to one (with a warning when they did not)."""
+    if weights is None:
+        return [1 / count] * count if count else []
+    if len(weights) != count:
+        raise SettingsError(f"style_blend has {len(weights)} weights for {count} style image(s)")
+    total = sum(weights)
+    if abs(total - 1) > 1e-6:
+        warnings.warn(f"style_blend weights sum to {total:g}, not 1; normalised", stacklevel=3)
+    return [w / total for w in weights]
 
 
 def _describe(s, content, style):
@@ -248,6 +282,8 @@ def _describe(s, content, style):
     for name, value in (("content", content), ("style", style)):
         if isinstance(value, (str, Path)):
             described[name] = str(value)
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, Path)) for v in value):
+            described[name] = [str(v) for v in value]
     return described
 
 

@@ -126,3 +126,15 @@ def test_ctrl_c_saves_latest_image_and_exits_130(photo, texture, tmp_path):
     assert "interrupted at step" in err and out.exists()
     assert read_settings(out)["steps"] == 100000
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_two_styles_blended_and_colours_kept(capsys, photo, texture, tmp_path):
+    out = tmp_path / "out.png"
+    code, _, err = run(capsys, "transfer", photo, texture, photo, "-o", out, *FAST, "--style-blend", "0.8,0.2",
+                       "--colours", "luminance", "--style-scale", "1.5")
+    assert code == 0, err
+    settings = read_settings(out)
+    assert settings["style"] == [str(texture), str(photo)] and settings["style_blend"] == [0.8, 0.2]
+    assert settings["colours"] == "luminance" and settings["style_scale"] == 1.5
+    code, _, err = run(capsys, "transfer", photo, texture, "-o", out, *FAST, "--colours", "sepia")
+    assert code == 2 and "colours must be one of style, match, luminance" in err

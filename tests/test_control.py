@@ -1,0 +1,90 @@
+"""Colour preservation, several styles, style scale: each checked by its effect."""
+import importlib
+import warnings
+
+import pytest
+import torch
+
+from stylekit import SettingsError, load_image, sample, transfer
+from stylekit.colour import luminance, match_colours, to_yiq
+
+TINY = dict(size=48, progress=False)
+
+
+def chroma(image):
+    return to_yiq(image)[:, 1:]
+
+
+def test_match_colours_gives_the_style_the_contents_mean_and_covariance():
+    style = load_image(sample("brushstrokes"), 96)
+    content = 0.3 + 0.4 * style[:, [2, 0, 1]].flip(-1)  # other colours, same pixels: nothing needs clamping
+    matched = match_colours(style, content)
+    c, m = content.flatten(2)[0].double(), matched.flatten(2)[0].double()
+    torch.testing.assert_close(m.mean(1), c.mean(1), atol=1e-3, rtol=0)
+    torch.testing.assert_close(torch.cov(m), torch.cov(c), atol=1e-4, rtol=0)
+
+
+def colour_statistics(image):
+    """Mean and standard deviation of the chroma channels I and Q."""
+    iq = chroma(image).flatten(2)[0]
+    return torch.cat([iq.mean(1), iq.std(1)])
+
+
+@pytest.mark.parametrize("colours", ["match", "luminance"])
+def test_original_colours_keep_the_contents_chroma_while_style_falls(colours):
+    photo, painting = sample("chelsea"), sample("brushstrokes")  # a brown cat, a blue and yellow painting
+    content = load_image(photo, 48)
+    plain = transfer(photo, painting, steps=30, **TINY)
+    kept = transfer(photo, painting, steps=30, colours=colours, **TINY)
+    assert kept.history["style"][-1] < 0.3 * kept.history["style"][0]
+    distance = lambda r: (colour_statistics(r.image) - colour_statistics(content)).abs().max()  # noqa: E731
+    assert distance(kept) < 0.5 * distance(plain)
+    if colours == "luminance":  # chroma is put back pixel by pixel (up to clamping)
+        assert (chroma(kept.image) - chroma(content)).abs().mean() < 0.03
+
+
+def test_luminance_matches_mean_and_std(photo, texture):
+    y = luminance(load_image(texture), like=load_image(photo))
+    target = to_yiq(load_image(photo))[:, 0]
+    assert y.shape[1] == 3 and abs(float(y[:, 0].mean() - target.mean())) < 0.02
+
+
+def test_blend_of_one_style_equals_that_style(photo, texture, tmp_path):
+    other = tmp_path / "flat.png"
+    load_image(photo)  # any second image will do
+    from PIL import Image
+    Image.new("RGB", (64, 64), (10, 200, 30)).save(other)
+    single = transfer(photo, texture, steps=5, **TINY)
+    blended = transfer(photo, [texture, other], style_blend=[1.0, 0.0], steps=5, **TINY)
+    assert torch.allclose(single.image, blended.image, atol=1e-5)
+    half = transfer(photo, [texture, other], steps=5, **TINY)
+    assert not torch.allclose(single.image, half.image, atol=1e-3)
+
+
+def test_blend_weights_are_checked_and_normalised(photo, texture):
+    with pytest.raises(SettingsError, match="2 weights for 1 style"):
+        transfer(photo, texture, style_blend=[0.5, 0.5], **TINY)
+    with pytest.raises(SettingsError, match="all zero"):
+        transfer(photo, [texture, texture], style_blend=[0, 0], **TINY)
+    with pytest.raises(SettingsError, match="must be a finite number >= 0"):
+        transfer(photo, [texture, texture], style_blend=[-1, 2], **TINY)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        transfer(photo, [texture, texture], style_blend=[2, 2], steps=1, **TINY)
+    assert any("sum to 4" in str(w.message) for w in caught)
+
+
+def test_style_scale_resizes_the_style_image(photo, texture, monkeypatch):
+    seen = []
+    t = importlib.import_module("stylekit.transfer")
+
+    original = t.Objective
+
+    def spy(model, content, styles, *args, **kwargs):
+        seen.append(tuple(styles[0].shape[-2:]))
+        return original(model, content, styles, *args, **kwargs)
+
+    monkeypatch.setattr(t, "Objective", spy)
+    transfer(photo, texture, style_scale=2.0, steps=1, **TINY)
+    transfer(photo, texture, style_scale=0.5, steps=1, **TINY)
+    assert seen == [(96, 96), (24, 24)]

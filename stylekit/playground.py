@@ -192,6 +192,8 @@ class Playground:
         self.optimizer = w.Dropdown(options=["lbfgs", "adam"], description="optimizer")
         self.init = w.Dropdown(options=["content", "noise"], description="init")
         self.pooling = w.Dropdown(options=["max", "avg"], description="pooling")
+        self.colours = w.Dropdown(options=["style", "match", "luminance"], description="colours")
+        self.style_scale = w.FloatLogSlider(base=2, min=-2, max=2, description="style scale", **log)
         self.layer_kind = w.ToggleButtons(options=["relu", "conv"], description="layers")
         self.style_layers = {b: (w.Checkbox(value=True, description=f"block {b}", indent=False),
                                  w.BoundedFloatText(value=0.2, min=0, max=100, step=0.1, layout=w.Layout(width="80px")))
@@ -215,6 +217,7 @@ class Playground:
         self.content_weight.value, self.style_weight.value, self.lr.value = p.content_weight, p.style_weight, p.lr
         self.use_tv.value, self.tv_weight.value = bool(p.tv_weight), p.tv_weight or 1e-3
         self.steps.value, self.optimizer.value, self.init.value, self.pooling.value = p.steps, p.optimizer, p.init, p.pooling
+        self.colours.value, self.style_scale.value = p.colours, p.style_scale
         # A 512 px run takes minutes on a CPU; start there at 256 px (the slider goes up to 1024).
         largest = p.size if isinstance(p.size, int) else max(p.size)
         self.size.value = largest if torch.cuda.is_available() else min(largest, 256)
@@ -236,7 +239,8 @@ class Playground:
         return dict(model=arch, weights=source, content_weight=self.content_weight.value,
                     style_weight=self.style_weight.value, tv_weight=self.tv_weight.value if self.use_tv.value else 0.0,
                     lr=self.lr.value, steps=self.steps.value, size=self.size.value, optimizer=self.optimizer.value,
-                    init=self.init.value, pooling=self.pooling.value, style_layers=layers,
+                    init=self.init.value, pooling=self.pooling.value, style_layers=layers, colours=self.colours.value,
+                    style_scale=self.style_scale.value,
                     content_layers={self.content_layer.value: 1.0})
 
     def run(self):
@@ -271,7 +275,8 @@ class Playground:
         controls = w.VBox([
             self.content.widget, self.style.widget, self.model, self.model_note, self.preset,
             self.content_weight, self.style_weight, w.HBox([self.use_tv, self.tv_weight]), self.lr, self.steps,
-            self.size, self.optimizer, self.init, self.pooling, self.layer_kind, self.content_layer,
+            self.size, self.optimizer, self.init, self.pooling, self.colours, self.style_scale, self.layer_kind,
+            self.content_layer,
             w.HTML("style layers and weights w<sub>l</sub>"), *layer_rows,
         ])
         output = w.VBox([w.HBox([r.run_button, r.stop_button, self.save_button]), r.progress, r.status,

@@ -126,3 +126,10 @@ def test_reconstruction_tab(playground, kind):
     rec.runner.run_button.click()
     assert rec.runner.result.steps_done == 3 and rec.runner.preview.value
     assert rec.runner.result.settings["init"] == "noise"
+
+
+def test_colours_and_style_scale_reach_the_run(playground):
+    playground.colours.value, playground.style_scale.value = "luminance", 2.0
+    playground.runner.run_button.click()
+    settings = playground.runner.result.settings
+    assert settings["colours"] == "luminance" and settings["style_scale"] == 2.0

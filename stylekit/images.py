@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, PngImagePlugin
+from PIL import Image, ImageFilter, ImageOps, PngImagePlugin
 
 from .errors import ImageError
 
@@ -71,6 +71,24 @@ def target_size(width, height, size):
 def resize(img, size):
     size = target_size(img.width, img.height, size)
     return img if size == img.size else img.resize(size, Image.LANCZOS)
+
+
+def load_mask(source, width, height):
+    """A greyscale mask (1, 1, H, W) in [0, 1] at ``width``×``height``, its edges softened so regions blend.
+
+    ``source`` is a path, a PIL image or a tensor. It is resized like the content image; a mask of
+    another shape than the content is stretched to fit, with a warning.
+    """
+    if torch.is_tensor(source):
+        img = to_pil(source.expand(1, 3, *source.shape[-2:]) if source.shape[-3] == 1 else source)
+    else:
+        img = open_image(source) if isinstance(source, (str, Path)) else _to_rgb(source)
+    if abs(img.width / img.height - width / height) > 0.02:
+        warnings.warn(f"the mask is {img.width}×{img.height} px, not the content's shape; stretched to {width}×{height}",
+                      stacklevel=4)
+    grey = img.convert("L").resize((width, height), Image.BILINEAR)
+    grey = grey.filter(ImageFilter.GaussianBlur(radius=max(width, height) / 100))
+    return torch.from_numpy(np.asarray(grey, dtype=np.float32) / 255)[None, None]
 
 
 def to_tensor(img):

@@ -6,14 +6,19 @@ P the content image's response; A the style image's Gram matrix.
 import torch
 
 
-def gram(features):
+def gram(features, mask=None):
     """G = F Fᵀ / M for features of shape (1, N, H, W), M = H·W.
 
     Dividing by M keeps G comparable between a style image and a generated image of different
-    sizes; with equal sizes the style loss below equals the thesis's E_l exactly.
+    sizes; with equal sizes the style loss below equals the thesis's E_l exactly. A ``mask``
+    (1, 1, h, w) in [0, 1] restricts G to a region (Gatys et al. 2017's guided Gram matrix).
     """
     f = features.float().reshape(features.shape[-3], -1)
-    return f @ f.T / f.shape[1]
+    if mask is None:
+        return f @ f.T / f.shape[1]
+    m = torch.nn.functional.interpolate(mask.float(), size=features.shape[-2:], mode="area").reshape(1, -1)
+    f = f * m
+    return f @ f.T / (m**2).sum().clamp_min(1e-8)
 
 
 def content_loss(features, target):
@@ -21,9 +26,74 @@ def content_loss(features, target):
     return 0.5 * ((features.float() - target) ** 2).sum()
 
 
-def style_layer_loss(features, target_gram):
+def style_layer_loss(features, target_gram, mask=None):
     """E_l = 1 / (4 N² M²) Σ (F Fᵀ − A)², written with the M-normalised Gram: Σ (G − A)² / (4 N²)."""
-    return _gram_loss(gram(features), target_gram)
+    return _gram_loss(gram(features, mask), target_gram)
+
+
+class GramLoss:
+    """Gatys et al.: style as feature correlations. Several styles blend their Gram matrices."""
+
+    def target(self, features, blend):
+        return sum(b * gram(f) for f, b in zip(features, blend))
+
+    def __call__(self, features, target, mask=None):
+        return style_layer_loss(features, target, mask)
+
+    def zero(self, target):
+        return _gram_loss(torch.zeros_like(target), target)
+
+
+class HistogramLoss:
+    """Risser et al. 2017: each channel's histogram of activations, matched by remapping sorted values.
+
+    The target is 256 quantiles per channel (several styles: quantiles blended, their 1-D barycentre);
+    the loss is the squared distance from F to F with its values replaced by the target's at equal rank.
+    """
+
+    QUANTILES = 256
+
+    def target(self, features, blend):
+        q = torch.linspace(0, 1, self.QUANTILES, device=features[0].device)
+        return sum(b * torch.quantile(f.float().reshape(f.shape[-3], -1), q, dim=1).T for f, b in zip(features, blend))
+
+    def __call__(self, features, target, mask=None):
+        f = features.float().reshape(features.shape[-3], -1)
+        with torch.no_grad():
+            ranks = f.argsort(dim=1).argsort(dim=1).float() / max(f.shape[1] - 1, 1) * (self.QUANTILES - 1)
+            low = ranks.floor().long().clamp(max=self.QUANTILES - 2)
+            frac = ranks - low
+            remapped = target.gather(1, low) * (1 - frac) + target.gather(1, low + 1) * frac
+        return ((f - remapped) ** 2).mean()
+
+    def zero(self, target):
+        return (target**2).mean()
+
+
+class MRFLoss:
+    """Li & Wand 2016: every 3×3 feature patch should look like its nearest style patch (normalised
+    cross-correlation). Patches of all style images are pooled. Meant for mid layers (relu3_1, relu4_1):
+    the cost grows with (generated patches × style patches)."""
+
+    def target(self, features, blend):
+        return torch.cat([_patches(f) for f in features], dim=1)
+
+    def __call__(self, features, target, mask=None):
+        patches = _patches(features)
+        with torch.no_grad():
+            unit = target / target.norm(dim=0, keepdim=True).clamp_min(1e-8)
+            nearest = torch.cat([(unit.T @ chunk).argmax(dim=0) for chunk in patches.split(1024, dim=1)])
+        return ((patches - target[:, nearest]) ** 2).mean()
+
+    def zero(self, target):
+        return (target**2).mean()
+
+
+def _patches(features):
+    return torch.nn.functional.unfold(features.float(), kernel_size=3)[0]  # (N·9, patches)
+
+
+STYLE_LOSSES = {"gram": GramLoss(), "histogram": HistogramLoss(), "mrf": MRFLoss()}
 
 
 def tv_loss(image):
@@ -42,7 +112,7 @@ class Objective:
     """
 
     def __init__(self, model, content, style, content_layers, style_layers, content_weight, style_weight,
-                 tv_weight=0.0, relative=False, blend=None):
+                 tv_weight=0.0, relative=False, blend=None, style_loss="gram", masks=None):
         self.model = model
         self.weights = dict(content=content_weight, style=style_weight, tv=tv_weight)
         self.layers = list(dict.fromkeys([*content_layers, *style_layers]))
@@ -51,20 +121,25 @@ class Objective:
             targets = _features(model, content, content_layers)
             self.content = {k: (targets[k].float(), w / _scale(content_loss, targets[k], relative))
                             for k, w in content_layers.items()}
-            # Several style images: their Gram matrices blended (weights summing to one).
+            # Several style images: one blended target, or with masks one target per style and region.
+            self.kind = STYLE_LOSSES[style_loss]
             styles = style if isinstance(style, (list, tuple)) else [style]
-            targets = {}
-            for image, b in zip(styles, blend or [1 / max(len(styles), 1)] * len(styles)):
-                for k, v in _features(model, image, style_layers).items():
-                    targets[k] = targets.get(k, 0) + b * gram(v)
-            self.style = {k: (targets[k], w / _scale(_gram_loss, targets[k], relative)) for k, w in style_layers.items()}
+            features = [_features(model, image, style_layers) for image in styles]
+            blend = blend or [1 / max(len(styles), 1)] * len(styles)
+            groups = [(None, features, blend)] if masks is None else [(m, [f], [1.0]) for m, f in zip(masks, features)]
+            self.style = []
+            for mask, feats, weights in groups:
+                targets = {k: self.kind.target([f[k] for f in feats], weights) for k in style_layers}
+                self.style.append((mask, {k: (t, style_layers[k] / (self.kind.zero(t).clamp_min(1e-12) if relative else 1))
+                                          for k, t in targets.items()}))
 
     def __call__(self, image):
         features = self.model(image, self.layers)
         zero = torch.zeros((), device=image.device)
         terms = {
             "content": sum((w * content_loss(features[k], p) for k, (p, w) in self.content.items()), zero),
-            "style": sum((w * style_layer_loss(features[k], a) for k, (a, w) in self.style.items()), zero),
+            "style": sum((w * self.kind(features[k], a, mask) for mask, layers in self.style
+                          for k, (a, w) in layers.items()), zero),
             "tv": tv_loss(image) if self.weights["tv"] else zero,
         }
         terms["total"] = sum(self.weights[k] * terms[k] for k in ("content", "style", "tv"))

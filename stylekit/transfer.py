@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from . import colour, images
 from .errors import ImageError, SettingsError
-from .losses import Objective
+from .losses import STYLE_LOSSES, Objective
 from .memory import check_fits
 from .vgg import LAYERS, ThesisInput
 from .weights import cached_vgg
@@ -46,6 +46,7 @@ class Settings:
     colours: str = "style"  # 'style'; keep the content's: 'match' (recolour the style first) or 'luminance'
     style_scale: float = 1.0  # the style image's longest side relative to the content's: bigger strokes above 1
     style_blend: list = None  # one weight per style image when several are given (default: equal)
+    style_loss: str = "gram"  # 'gram' (Gatys), 'histogram' (Risser et al.) or 'mrf' (Li & Wand: use relu3_1, relu4_1)
 
     def replace(self, **changes):
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
@@ -56,7 +57,8 @@ class Settings:
     def check(self):
         """Returns self, or raises ``SettingsError`` naming the first bad value."""
         choices = dict(model=tuple(LAYERS), pooling=("max", "avg"), normalization=("model", "thesis"),
-                       relative_losses=(True, False), colours=("style", "match", "luminance"), optimizer=("adam", "lbfgs"), precision=("auto", "fp32", "bf16"))
+                       relative_losses=(True, False), colours=("style", "match", "luminance"),
+                       style_loss=tuple(STYLE_LOSSES), optimizer=("adam", "lbfgs"), precision=("auto", "fp32", "bf16"))
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise SettingsError(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
@@ -142,12 +144,14 @@ class Result:
         return buffer.getvalue()
 
 
-def transfer(content, style=None, preset="default", *, callback=None, callback_every=10, stop=None,
+def transfer(content, style=None, preset="default", *, mask=None, callback=None, callback_every=10, stop=None,
              snapshot_path=None, progress=True, **settings):
     """Optimises an image that has ``content``'s content and ``style``'s style.
 
     ``content``/``style``: a path, a PIL image or a (1, 3, H, W) tensor in [0, 1]. ``settings``
-    override the preset's (see ``Settings``). ``callback(step, losses, image)`` runs every
+    override the preset's (see ``Settings``). ``style`` may be a list, blended by ``style_blend``, or
+    placed by ``mask``: one greyscale image per style (path, PIL or tensor), white where that style
+    applies, black where none does; edges are softened. ``callback(step, losses, image)`` runs every
     ``callback_every`` steps; ``stop`` (e.g. a ``threading.Event``) ends the run after the current
     step; Ctrl-C does too. Either way the result holds the latest image.
     """
@@ -161,13 +165,17 @@ def transfer(content, style=None, preset="default", *, callback=None, callback_e
     for name, given, layers in (("content", content is not None, s.content_layers), ("style", styles, s.style_layers)):
         if layers and not given:
             raise SettingsError(f"{name} layers are set but no {name} image was given")
+    masks = None if mask is None else list(mask) if isinstance(mask, (list, tuple)) else [mask]
+    if masks is not None and (len(masks) != len(styles) or content is None or s.style_loss != "gram"):
+        raise SettingsError(f"masks need a content image, the gram style loss and one mask per style image "
+                            f"({len(masks)} masks for {len(styles)} styles)")
     if content is None and (s.init == "content" or s.colours != "style"):
         raise SettingsError(f"init={s.init!r} and colours={s.colours!r} need a content image")
     model = cached_vgg(s.model, s.weights, s.pooling, str(device), dtype)
     encoder = ThesisInput(model).to(device) if s.normalization == "thesis" else model
 
     # Every scale's targets first, so bad input fails before any progress is shown.
-    stages = [(*_stage(s, encoder, model, content, styles, blend, size, device, dtype), steps)
+    stages = [(*_stage(s, encoder, model, content, styles, blend, masks, size, device, dtype), steps)
               for size, steps in _scales(s.size, s.steps, s.scales)]
     record = {k: [] for k in ("content", "style", "tv", "total")}
     terms, stamps, snapshots, stopped, t0 = {}, [], {}, None, time.perf_counter()
@@ -236,7 +244,7 @@ def _scales(size, steps, scales):
     return plan
 
 
-def _stage(s, encoder, model, content, styles, blend, size, device, dtype):
+def _stage(s, encoder, model, content, styles, blend, masks, size, device, dtype):
     """The objective at one image size, the image whose shape the result takes, and how to present the result."""
     content_image = _as_image(content, size)
     # Style images are scaled to style_scale times the content image's longest side.
@@ -259,8 +267,10 @@ def _stage(s, encoder, model, content, styles, blend, size, device, dtype):
         present = lambda image: colour.with_chroma(image, original)  # noqa: E731
     reference = content_image if content_image is not None else style_images[0]
     check_fits(s, reference.shape[-1], reference.shape[-2], device, dtype)
+    if masks is not None:
+        masks = [images.load_mask(m, reference.shape[-1], reference.shape[-2]).to(device) for m in masks]
     objective = Objective(encoder, content_image, style_images, s.content_layers, s.style_layers,
-                          s.content_weight, s.style_weight, s.tv_weight, s.relative_losses, blend)
+                          s.content_weight, s.style_weight, s.tv_weight, s.relative_losses, blend, s.style_loss, masks)
     return objective, reference, present
 
 

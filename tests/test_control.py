@@ -5,7 +5,7 @@ import warnings
 import pytest
 import torch
 
-from stylekit import SettingsError, load_image, sample, transfer
+from stylekit import ImageError, SettingsError, load_image, sample, transfer
 from stylekit.colour import luminance, match_colours, to_yiq
 
 TINY = dict(size=48, progress=False)
@@ -88,3 +88,62 @@ def test_style_scale_resizes_the_style_image(photo, texture, monkeypatch):
     transfer(photo, texture, style_scale=2.0, steps=1, **TINY)
     transfer(photo, texture, style_scale=0.5, steps=1, **TINY)
     assert seen == [(96, 96), (24, 24)]
+
+
+def test_mask_keeps_the_content_where_it_says_no_style():
+    from PIL import Image
+    photo, painting = sample("chelsea"), sample("brushstrokes")
+    mask = Image.new("L", (64, 43), 0)
+    mask.paste(255, (32, 0, 64, 43))  # style on the right half only
+    result = transfer(photo, painting, mask=mask, steps=30, size=64, progress=False)
+    change = (result.image - load_image(photo, 64)).abs().mean(dim=(0, 1))
+    left, right = change[:, :21].mean(), change[:, 43:].mean()  # thirds, away from the soft edge
+    assert left < 0.06 and right > 3 * left
+    assert result.history["style"][-1] < 0.5 * result.history["style"][0]
+
+
+def test_masks_must_match_the_styles(photo, texture):
+    with pytest.raises(SettingsError, match="one mask per style image"):
+        transfer(photo, texture, mask=[torch.ones(1, 1, 8, 8)] * 2, **TINY)
+    with pytest.raises(SettingsError, match="gram style loss"):
+        transfer(photo, texture, mask=torch.ones(1, 1, 8, 8), style_loss="mrf", **TINY)
+
+
+def test_a_mask_of_another_shape_is_stretched_with_a_warning(photo, texture):
+    with pytest.warns(UserWarning, match="not the content's shape"):
+        transfer(photo, texture, mask=torch.ones(1, 1, 10, 40), steps=1, **TINY)
+
+
+def test_a_mask_that_is_not_an_image(photo, texture, tmp_path):
+    bad = tmp_path / "mask.png"
+    bad.write_text("no")
+    with pytest.raises(ImageError, match="not an image"):
+        transfer(photo, texture, mask=bad, steps=1, **TINY)
+
+
+@pytest.mark.parametrize("kind, layers", [("histogram", None), ("mrf", {"relu3_1": 1.0, "relu4_1": 1.0})])
+def test_alternative_style_losses_fall(photo, texture, kind, layers):
+    extra = {"style_layers": layers} if layers else {}
+    result = transfer(photo, texture, style_loss=kind, steps=25, **TINY, **extra)
+    assert result.history["style"][-1] < 0.5 * result.history["style"][0]
+    assert result.settings["style_loss"] == kind
+
+
+def test_histogram_loss_is_zero_for_the_style_itself_and_sees_what_gram_misses():
+    from stylekit.losses import GramLoss, HistogramLoss
+    g = torch.Generator().manual_seed(0)
+    style = torch.rand(1, 4, 16, 16, generator=g) ** 3  # skewed values
+    same_gram = style.flatten(2)[..., torch.randperm(256, generator=g)].reshape(style.shape)  # shuffled positions
+    h = HistogramLoss()
+    target = h.target([style], [1.0])
+    assert h(style, target) < 1e-6 and h(same_gram, target) < 1e-6
+    assert h(torch.rand(1, 4, 16, 16, generator=g), target) > 1e-3
+    assert GramLoss()(same_gram, GramLoss().target([style], [1.0])) < 1e-6
+
+
+def test_mrf_loss_is_zero_when_every_patch_exists_in_the_style():
+    from stylekit.losses import MRFLoss
+    style = torch.rand(1, 2, 12, 12)
+    m = MRFLoss()
+    assert m(style[..., :8, :8], m.target([style], [1.0])) < 1e-10
+    assert m(torch.rand(1, 2, 8, 8), m.target([style], [1.0])) > 1e-3

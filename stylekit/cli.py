@@ -76,6 +76,7 @@ _SETTINGS = [
     ("--colours", str, "style (default), or keep the content's: match (recolour the style) or luminance"),
     ("--style-scale", float, "style image size relative to the content: above 1 gives bigger strokes"),
     ("--style-blend", _floats, "weights of several style images, e.g. 0.7,0.3"),
+    ("--style-loss", str, "gram (Gatys), histogram (Risser et al.) or mrf (Li & Wand; use --style-layers relu3_1,relu4_1)"),
     ("--scales", int, "coarse to fine: optimise at 1/2, 1/4, ... of the size first (steps split evenly)"),
 ]
 
@@ -89,6 +90,7 @@ def build_parser():
     run.add_argument("-o", "--output", required=True, help="result PNG (settings stored in its metadata)")
     run.add_argument("--preset", default="default", choices=PRESETS)
     run.add_argument("--settings-from", metavar="PNG", help="repeat the run that made this stylekit PNG")
+    run.add_argument("--mask", nargs="+", metavar="MASK", help="one greyscale mask per style: white where it applies")
     for flag, kind, help_text in _SETTINGS:
         run.add_argument(flag, type=kind, help=help_text)
     demo = commands.add_parser("demo", help="a full transfer on the bundled samples")
@@ -124,15 +126,19 @@ def _run(args, flags):
     if args.settings_from:
         saved = read_settings(args.settings_from)
         args.content, args.style = args.content or saved.pop("content", None), args.style or saved.pop("style", None)
+        mask = saved.pop("mask", None)
+        args.mask = getattr(args, "mask", None) or ([mask] if isinstance(mask, str) else mask)
         settings = {k: v for k, v in saved.items() if k in Settings.__dataclass_fields__}
     settings.update({k: v for k, v in flags.items() if v is not None})
     if not args.content or not args.style:
         raise StylekitError("give a CONTENT and a STYLE image (or --settings-from a stylekit PNG)")
     styles = [args.style] if isinstance(args.style, str) else list(args.style)
-    output = _check_output(args.output, [args.content, *styles, settings.get("init")])
+    masks = getattr(args, "mask", None)
+    output = _check_output(args.output, [args.content, *styles, settings.get("init"), *(masks or [])])
     snapshots = output.with_name(f"{output.stem}_step{{step:05d}}.png")
     style = styles[0] if len(styles) == 1 else styles
-    result = transfer(args.content, style, args.preset, snapshot_path=snapshots, **settings)
+    mask = None if not masks else masks[0] if len(masks) == 1 else masks
+    result = transfer(args.content, style, args.preset, mask=mask, snapshot_path=snapshots, **settings)
     result.save(output)
     if result.stopped:
         print(f"stylekit: interrupted at step {result.steps_done}; latest image saved to {output}", file=sys.stderr)

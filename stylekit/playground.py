@@ -193,6 +193,7 @@ class Playground:
         self.init = w.Dropdown(options=["content", "noise"], description="init")
         self.pooling = w.Dropdown(options=["max", "avg"], description="pooling")
         self.colours = w.Dropdown(options=["style", "match", "luminance"], description="colours")
+        self.style_loss = w.Dropdown(options=["gram", "histogram", "mrf"], description="style loss")
         self.style_scale = w.FloatLogSlider(base=2, min=-2, max=2, description="style scale", **log)
         self.layer_kind = w.ToggleButtons(options=["relu", "conv"], description="layers")
         self.style_layers = {b: (w.Checkbox(value=True, description=f"block {b}", indent=False),
@@ -217,7 +218,7 @@ class Playground:
         self.content_weight.value, self.style_weight.value, self.lr.value = p.content_weight, p.style_weight, p.lr
         self.use_tv.value, self.tv_weight.value = bool(p.tv_weight), p.tv_weight or 1e-3
         self.steps.value, self.optimizer.value, self.init.value, self.pooling.value = p.steps, p.optimizer, p.init, p.pooling
-        self.colours.value, self.style_scale.value = p.colours, p.style_scale
+        self.colours.value, self.style_scale.value, self.style_loss.value = p.colours, p.style_scale, p.style_loss
         # A 512 px run takes minutes on a CPU; start there at 256 px (the slider goes up to 1024).
         largest = p.size if isinstance(p.size, int) else max(p.size)
         self.size.value = largest if torch.cuda.is_available() else min(largest, 256)
@@ -240,7 +241,7 @@ class Playground:
                     style_weight=self.style_weight.value, tv_weight=self.tv_weight.value if self.use_tv.value else 0.0,
                     lr=self.lr.value, steps=self.steps.value, size=self.size.value, optimizer=self.optimizer.value,
                     init=self.init.value, pooling=self.pooling.value, style_layers=layers, colours=self.colours.value,
-                    style_scale=self.style_scale.value,
+                    style_scale=self.style_scale.value, style_loss=self.style_loss.value,
                     content_layers={self.content_layer.value: 1.0})
 
     def run(self):
@@ -275,7 +276,8 @@ class Playground:
         controls = w.VBox([
             self.content.widget, self.style.widget, self.model, self.model_note, self.preset,
             self.content_weight, self.style_weight, w.HBox([self.use_tv, self.tv_weight]), self.lr, self.steps,
-            self.size, self.optimizer, self.init, self.pooling, self.colours, self.style_scale, self.layer_kind,
+            self.size, self.optimizer, self.init, self.pooling, self.colours, self.style_scale, self.style_loss,
+            self.layer_kind,
             self.content_layer,
             w.HTML("style layers and weights w<sub>l</sub>"), *layer_rows,
         ])

@@ -216,7 +216,8 @@ def transfer(content, style=None, preset="default", *, mask=None, callback=None,
                 if s.save_every and step % s.save_every == 0:
                     snapshots[step] = present(image.detach()).cpu()
                     if snapshot_path is not None:
-                        images.save_png(snapshots[step], str(snapshot_path).format(step=step), _describe(s, content, style))
+                        images.save_png(snapshots[step], str(snapshot_path).format(step=step),
+                                        _describe(s, content, style, mask))
                 if stop is not None and stop.is_set():
                     stopped = "stopped"
                     break
@@ -230,7 +231,7 @@ def transfer(content, style=None, preset="default", *, mask=None, callback=None,
         raise KeyboardInterrupt
     history = {k: torch.stack(v).float().tolist() if v else [] for k, v in record.items()}
     history["seconds"] = stamps
-    return Result(present(image.detach()).cpu(), history, _describe(s, content, style),
+    return Result(present(image.detach()).cpu(), history, _describe(s, content, style, mask),
                   time.perf_counter() - started, stopped, snapshots)
 
 
@@ -286,10 +287,10 @@ def _blend(weights, count):
     return [w / total for w in weights]
 
 
-def _describe(s, content, style):
+def _describe(s, content, style, mask=None):
     """The settings as JSON-able data, with the inputs' file names when they were files."""
     described = dataclasses.asdict(s)
-    for name, value in (("content", content), ("style", style)):
+    for name, value in (("content", content), ("style", style), ("mask", mask)):
         if isinstance(value, (str, Path)):
             described[name] = str(value)
         elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, Path)) for v in value):

@@ -138,3 +138,21 @@ def test_two_styles_blended_and_colours_kept(capsys, photo, texture, tmp_path):
     assert settings["colours"] == "luminance" and settings["style_scale"] == 1.5
     code, _, err = run(capsys, "transfer", photo, texture, "-o", out, *FAST, "--colours", "sepia")
     assert code == 2 and "colours must be one of style, match, luminance" in err
+
+
+def test_mask_and_style_loss_flags(capsys, photo, texture, tmp_path):
+    mask = tmp_path / "mask.png"
+    Image.new("L", (64, 48), 255).save(mask)
+    out, again = tmp_path / "out.png", tmp_path / "again.png"
+    code, _, err = run(capsys, "transfer", photo, texture, "-o", out, *FAST, "--mask", mask)
+    assert code == 0, err
+    assert read_settings(out)["mask"] == str(mask)
+    assert run(capsys, "transfer", "--settings-from", out, "-o", again)[0] == 0
+    assert Image.open(out).tobytes() == Image.open(again).tobytes()
+    code, _, err = run(capsys, "transfer", photo, texture, "-o", out, *FAST, "--style-loss", "mrf",
+                       "--style-layers", "relu3_1")
+    assert code == 0 and read_settings(out)["style_loss"] == "mrf"
+    code, _, err = run(capsys, "transfer", photo, texture, "-o", out, *FAST, "--style-loss", "wasserstein")
+    assert code == 2 and "style_loss must be one of gram, histogram, mrf" in err
+    code, _, err = run(capsys, "transfer", photo, texture, "-o", out, *FAST, "--mask", photo.parent / "none.png")
+    assert code == 2 and "no such file" in err

@@ -128,8 +128,9 @@ def test_reconstruction_tab(playground, kind):
     assert rec.runner.result.settings["init"] == "noise"
 
 
-def test_colours_and_style_scale_reach_the_run(playground):
+def test_colours_style_scale_and_style_loss_reach_the_run(playground):
     playground.colours.value, playground.style_scale.value = "luminance", 2.0
+    playground.style_loss.value = "histogram"
     playground.runner.run_button.click()
     settings = playground.runner.result.settings
-    assert settings["colours"] == "luminance" and settings["style_scale"] == 2.0
+    assert settings["colours"] == "luminance" and settings["style_scale"] == 2.0 and settings["style_loss"] == "histogram"

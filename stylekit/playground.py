@@ -15,7 +15,7 @@ import time
 import ipywidgets as w
 import torch
 from matplotlib.figure import Figure
-from PIL import Image
+from PIL import Image, ImageOps
 
 from . import images, samples
 from .errors import StylekitError
@@ -24,6 +24,7 @@ from .vgg import LAYERS
 from .weights import available
 
 UPLOAD = "upload…"
+NONE = "none"
 
 
 def uploaded(upload):
@@ -144,14 +145,16 @@ class Runner:
 
 
 class ImagePicker:
-    """A bundled sample or an uploaded file."""
+    """A bundled sample, an uploaded file, or (``optional``) none."""
 
-    def __init__(self, label, names, value):
-        self.choice = w.Dropdown(options=names + [UPLOAD], value=value, description=label)
+    def __init__(self, label, names, value, optional=False):
+        self.choice = w.Dropdown(options=([NONE] if optional else []) + names + [UPLOAD], value=value, description=label)
         self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload")
 
     def get(self):
-        """A path or a PIL image; raises StylekitError for a missing or unreadable upload."""
+        """A path, a PIL image or None; raises StylekitError for a missing or unreadable upload."""
+        if self.choice.value == NONE:
+            return None
         if self.choice.value != UPLOAD:
             return samples.sample(self.choice.value)
         file = uploaded(self.upload)
@@ -174,6 +177,11 @@ class Playground:
         self.runner = Runner(blocking)
         self.content = ImagePicker("content", samples.contents(), "chelsea")
         self.style = ImagePicker("style", samples.styles(), "brushstrokes")
+        self.style2 = ImagePicker("style 2", samples.styles(), NONE, optional=True)
+        self.share = w.FloatSlider(value=0.5, min=0, max=1, step=0.05, description="style 2 share",
+                                   style={"description_width": "initial"}, continuous_update=False)
+        # White: the (first) style applies; black: no style, or style 2 when there is one.
+        self.mask = ImagePicker("mask", [], NONE, optional=True)
         self.models = {f"{arch} · {source}": (arch, source, reason)
                        for arch in ("vgg19", "vgg16") for source, reason in available(arch).items()}
         usable = [k for k, (_, _, reason) in self.models.items() if reason is None]
@@ -247,17 +255,23 @@ class Playground:
     def run(self):
         """Starts a transfer with the current settings (one at a time)."""
         try:
-            content, style = self.content.get(), self.style.get()
+            content, style, style2, mask = self.content.get(), self.style.get(), self.style2.get(), self.mask.get()
             settings = self.settings()
             if not self.model.value:
                 raise StylekitError("no model has weights available here")
         except StylekitError as e:
             self.runner.status.value = f"<b>Error:</b> {html.escape(str(e))}"
             return False
+        if style2 is not None:
+            style = [style, style2]
+            if mask is None:
+                settings["style_blend"] = [1 - self.share.value, self.share.value]
+            else:
+                mask = [mask, ImageOps.invert(mask.convert("L"))]
         preset = self.preset.value
         return self.runner.start(lambda callback, stop: transfer(
-            content, style, preset, callback=callback, callback_every=1, stop=stop, progress=False, **settings),
-            settings["steps"])
+            content, style, preset, mask=mask, callback=callback, callback_every=1, stop=stop, progress=False,
+            **settings), settings["steps"])
 
     def save(self, path="stylekit-result.png"):
         """Writes the latest result (settings in its metadata) and offers it as a download link."""
@@ -274,7 +288,7 @@ class Playground:
         r = self.runner
         layer_rows = [w.HBox([box, weight]) for box, weight in self.style_layers.values()]
         controls = w.VBox([
-            self.content.widget, self.style.widget, self.model, self.model_note, self.preset,
+            self.content.widget, self.style.widget, self.style2.widget, self.share, self.mask.widget, self.model, self.model_note, self.preset,
             self.content_weight, self.style_weight, w.HBox([self.use_tv, self.tv_weight]), self.lr, self.steps,
             self.size, self.optimizer, self.init, self.pooling, self.colours, self.style_scale, self.style_loss,
             self.layer_kind,

@@ -134,3 +134,22 @@ def test_colours_style_scale_and_style_loss_reach_the_run(playground):
     playground.runner.run_button.click()
     settings = playground.runner.result.settings
     assert settings["colours"] == "luminance" and settings["style_scale"] == 2.0 and settings["style_loss"] == "histogram"
+
+
+def test_second_style_blend_and_mask(playground):
+    playground.style2.choice.value = "mosaic"
+    playground.share.value = 0.25
+    playground.runner.run_button.click()
+    settings = playground.runner.result.settings
+    assert settings["style_blend"] == [0.75, 0.25] and playground.runner.result.steps_done == 4
+    mask = Image.new("L", (48, 32), 0)
+    mask.paste(255, (24, 0, 48, 32))
+    buffer = io.BytesIO()
+    mask.save(buffer, format="PNG")
+    playground.mask.choice.value = UPLOAD
+    playground.mask.upload.value = upload(buffer.getvalue(), "mask.png")
+    playground.runner.run_button.click()
+    assert "Done" in playground.runner.status.value and playground.runner.result.settings["style_blend"] is None
+    playground.mask.upload.value = upload(b"not a png", "mask.png")
+    playground.runner.run_button.click()
+    assert "mask.png: not an image" in playground.runner.status.value

@@ -255,10 +255,10 @@ class Playground:
     def run(self):
         """Starts a transfer with the current settings (one at a time)."""
         try:
-            content, style, style2, mask = self.content.get(), self.style.get(), self.style2.get(), self.mask.get()
-            settings = self.settings()
             if not self.model.value:
                 raise StylekitError("no model has weights available here")
+            content, style, style2, mask = self.content.get(), self.style.get(), self.style2.get(), self.mask.get()
+            settings = self.settings()
         except StylekitError as e:
             self.runner.status.value = f"<b>Error:</b> {html.escape(str(e))}"
             return False

@@ -80,7 +80,8 @@ def load_mask(source, width, height):
     another shape than the content is stretched to fit, with a warning.
     """
     if torch.is_tensor(source):
-        img = to_pil(source.expand(1, 3, *source.shape[-2:]) if source.shape[-3] == 1 else source)
+        grey = source.detach().float().reshape(-1, *source.shape[-2:]).mean(0)  # (H, W), (1, H, W) or RGB
+        img = to_pil(grey.expand(3, *grey.shape))
     else:
         img = open_image(source) if isinstance(source, (str, Path)) else _to_rgb(source)
     if abs(img.width / img.height - width / height) > 0.02:

@@ -102,13 +102,15 @@ def tv_loss(image):
 
 
 class Objective:
-    """α·content + β·Σ w_l E_l + γ·TV for one content and one style image, from a single VGG pass.
+    """α·content + β·Σ w_l E_l + γ·TV for a content image and style image(s), from a single VGG pass.
 
     The targets (P and A) are computed once here; calling the objective on an image returns every term.
-    ``style`` may be a list of images, their Gram matrices mixed by ``blend``. ``relative=True`` divides each layer's term by its value for an all-zero response (½ΣP², ΣA²/4N²),
-    making it a relative squared error: layers then weigh what their w_l says, whatever their
-    activation scale (E_l at relu4_1 is ~10⁵× E_l at relu1_1 with the original weights), and α, β
-    mean the same for every image size and weight source. ``relative=False`` is the thesis's sum.
+    ``style`` may be a list of images, their targets mixed by ``blend`` or placed by ``masks``;
+    ``style_loss`` picks how style is compared (``STYLE_LOSSES``). ``relative=True`` divides each
+    layer's term by its value for an all-zero response (½ΣP², ΣA²/4N²), making it a relative squared
+    error: layers then weigh what their w_l says, whatever their activation scale (E_l at relu4_1
+    is ~10⁵× E_l at relu1_1 with the original weights), and α, β mean the same for every image size
+    and weight source. ``relative=False`` is the thesis's sum.
     """
 
     def __init__(self, model, content, style, content_layers, style_layers, content_weight, style_weight,
@@ -119,8 +121,8 @@ class Objective:
         # Either image may be None when its layers are empty (reconstructions use one of the two).
         with torch.no_grad():
             targets = _features(model, content, content_layers)
-            self.content = {k: (targets[k].float(), w / _scale(content_loss, targets[k], relative))
-                            for k, w in content_layers.items()}
+            self.content = {k: (p.float(), content_layers[k] / _norm(content_loss(torch.zeros_like(p), p), relative))
+                            for k, p in targets.items()}
             # Several style images: one blended target, or with masks one target per style and region.
             self.kind = STYLE_LOSSES[style_loss]
             styles = style if isinstance(style, (list, tuple)) else [style]
@@ -130,7 +132,7 @@ class Objective:
             self.style = []
             for mask, feats, weights in groups:
                 targets = {k: self.kind.target([f[k] for f in feats], weights) for k in style_layers}
-                self.style.append((mask, {k: (t, style_layers[k] / (self.kind.zero(t).clamp_min(1e-12) if relative else 1))
+                self.style.append((mask, {k: (t, style_layers[k] / _norm(self.kind.zero(t), relative))
                                           for k, t in targets.items()}))
 
     def __call__(self, image):
@@ -151,8 +153,9 @@ def _gram_loss(gram_matrix, target_gram):
     return ((gram_matrix - target_gram) ** 2).sum() / (4 * n * n)
 
 
-def _scale(loss, target, relative):
-    return loss(torch.zeros_like(target), target).clamp_min(1e-12) if relative else 1.0
+def _norm(zero_response_loss, relative):
+    """What a layer's loss is divided by: its value for an all-zero response, or 1 for the raw sum."""
+    return zero_response_loss.clamp_min(1e-12) if relative else 1.0
 
 
 def _features(model, image, layers):

@@ -67,6 +67,7 @@ _SETTINGS = [
     ("--optimizer", str, "lbfgs or adam"),
     ("--lr", float, "learning rate"),
     ("--steps", int, "optimisation steps"),
+    ("--lbfgs-history", int, "steps L-BFGS remembers (fewer: less memory for large images)"),
     ("--init", str, "content, noise, or an image file"),
     ("--size", _size, "longest side N, or WxH"),
     ("--device", str, "auto, cpu, cuda, cuda:1, ..."),

@@ -11,9 +11,6 @@ import torch
 from .errors import SettingsError
 from .vgg import LAYERS
 
-LBFGS_HISTORY = 100  # torch.optim.LBFGS keeps two image-sized vectors per remembered step
-
-
 def _channels(name):
     return 64 * 2 ** min(int(name[4]) - 1, 3)
 
@@ -35,7 +32,9 @@ def estimate_bytes(settings, width, height, dtype=torch.float32):
     element = torch.finfo(dtype).bits // 8
     weights = 20e6 * element  # VGG19's convolutions; VGG16's are smaller
     activations = activations_per_pixel(settings.model, deepest) * pixels * element * 1.1
-    image_vectors = 2 * LBFGS_HISTORY + 4 if settings.optimizer == "lbfgs" else 4  # image, grad, optimiser state
+    # torch.optim.LBFGS keeps two image-sized vectors per remembered step; image, grad, optimiser state besides.
+    remembered = min(settings.lbfgs_history, settings.steps)
+    image_vectors = 2 * remembered + 4 if settings.optimizer == "lbfgs" else 4
     return int(weights + activations + image_vectors * 3 * pixels * 4)
 
 
@@ -55,5 +54,9 @@ def check_fits(settings, width, height, device, dtype=torch.float32, free=None):
     while scale > 0.01 and estimate_bytes(settings, round(width * scale), round(height * scale), dtype) > 0.9 * free:
         scale *= 0.95
     largest = max(round(width * scale), round(height * scale))
+    hint = ""
+    if settings.optimizer == "lbfgs" and estimate_bytes(settings.replace(lbfgs_history=10), width, height,
+                                                        dtype) <= 0.9 * free:
+        hint = ", or keep the size with lbfgs_history=10 (L-BFGS remembers fewer steps)"
     raise SettingsError(f"a {width}×{height} run needs about {need / 2**30:.1f} GiB but {free / 2**30:.1f} GiB are free "
-                        f"on {device}; the largest size that fits is about {largest} px (size={largest})")
+                        f"on {device}; the largest size that fits is about {largest} px (size={largest}){hint}")

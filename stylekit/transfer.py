@@ -36,6 +36,7 @@ class Settings:
     optimizer: str = "lbfgs"
     lr: float = 1.0
     steps: int = 100
+    lbfgs_history: int = 100  # steps L-BFGS remembers: two image-sized vectors each (see memory.py)
     init: str = "content"  # 'content', 'noise' or an image path
     size: object = 512  # longest side in pixels, or [width, height]
     device: str = "auto"
@@ -81,6 +82,8 @@ class Settings:
             raise SettingsError("no content and no style layers: nothing to optimise")
         if not isinstance(self.steps, int) or self.steps < 1:
             raise SettingsError(f"steps must be an integer >= 1, not {self.steps!r}")
+        if not isinstance(self.lbfgs_history, int) or self.lbfgs_history < 1:
+            raise SettingsError(f"lbfgs_history must be an integer >= 1, not {self.lbfgs_history!r}")
         if self.save_every < 0:
             raise SettingsError("save_every must be >= 0")
         if not isinstance(self.scales, int) or not 1 <= self.scales <= self.steps:
@@ -190,7 +193,7 @@ def transfer(content, style=None, preset="default", *, mask=None, callback=None,
                 optimizer = torch.optim.Adam([image], lr=s.lr)
             else:
                 # One iteration per step, so progress, Stop and snapshots work step by step; the history persists.
-                optimizer = torch.optim.LBFGS([image], lr=s.lr, max_iter=1, history_size=100)
+                optimizer = torch.optim.LBFGS([image], lr=s.lr, max_iter=1, history_size=s.lbfgs_history)
 
             def closure():
                 optimizer.zero_grad(set_to_none=True)

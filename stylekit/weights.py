@@ -64,6 +64,9 @@ def available(arch):
 @functools.lru_cache(maxsize=4)
 def cached_vgg(arch, weights, pooling, device="cpu", dtype=torch.float32):
     """``load_vgg`` once per process, placed for speed (channels_last): the models are frozen, so runs share them."""
+    if torch.device(device).type == "cuda":
+        # A run feeds one input shape per scale for hundreds of steps: cuDNN's autotuned kernels pay off.
+        torch.backends.cudnn.benchmark = True
     return load_vgg(arch, weights, pooling).place(device, dtype, channels_last=True)
 
 

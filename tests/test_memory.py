@@ -18,6 +18,10 @@ def test_estimate_grows_with_pixels_and_lbfgs_history():
     small, large = estimate_bytes(s, 512, 512), estimate_bytes(s, 1024, 1024)
     assert 3.5 < (large - 80e6) / (small - 80e6) < 4.5
     assert estimate_bytes(s.replace(optimizer="adam"), 512, 512) < small
+    # Two image-sized fp32 vectors per remembered step: history 100 -> 10 saves 180 of them.
+    assert small - estimate_bytes(s.replace(lbfgs_history=10), 512, 512) == 180 * 3 * 512 * 512 * 4
+    # A 10-step run never remembers more than 10 steps, whatever the history allows.
+    assert estimate_bytes(s.replace(steps=10), 512, 512) == estimate_bytes(s.replace(lbfgs_history=10), 512, 512)
 
 
 def test_refusal_names_the_largest_size_that_fits():
@@ -28,6 +32,10 @@ def test_refusal_names_the_largest_size_that_fits():
     largest = int(str(error.value).split("about ")[-1].split(" px")[0])
     assert 560 <= largest <= 700
     check_fits(s, largest, largest, CPU, free=free)
+    # When remembering fewer L-BFGS steps is enough, the message says so.
+    with pytest.raises(SettingsError, match="or keep the size with lbfgs_history=10"):
+        check_fits(s, 760, 760, CPU, free=free)
+    check_fits(s.replace(lbfgs_history=10), 760, 760, CPU, free=free)
 
 
 def test_transfer_refuses_before_starting(photo, texture, monkeypatch):

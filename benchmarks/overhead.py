@@ -17,16 +17,19 @@ from stylekit.transfer import _device, _dtype
 from stylekit.weights import cached_vgg
 
 
-def fastest(fn, device, repeats):
-    def timed():
+def fastest(fns, device, repeats):
+    """Best time of each function; they take turns, so a slow spell of a shared machine hits both."""
+    def timed(fn):
         start = time.perf_counter()
         fn()
         if device.type == "cuda":  # GPU work is asynchronous: wait for it before reading the clock
             torch.cuda.synchronize()
         return time.perf_counter() - start
 
-    timed()  # warm-up: allocator, oneDNN/cuDNN kernel choice, compilation
-    return min(timed() for _ in range(repeats))
+    for fn in fns:
+        timed(fn)  # warm-up: allocator, oneDNN/cuDNN kernel choice, compilation
+    times = [[timed(fn) for fn in fns] for _ in range(repeats)]
+    return [min(column) for column in zip(*times)]
 
 
 def main():
@@ -60,7 +63,7 @@ def main():
             image.grad = None
             objective(image)["total"].backward()
 
-        b, e = fastest(bare, device, args.repeats), fastest(evaluation, device, args.repeats)
+        b, e = fastest([bare, evaluation], device, args.repeats)
         print(f"{size:>4}×{size:<5} {b:12.3f} {e:11.3f} {e / b:6.2f}")
 
 

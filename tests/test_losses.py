@@ -61,3 +61,37 @@ def test_style_gradient_matches_the_thesis_derivative():
     analytic = (F.T @ (G - A)).T / (n**2 * m**2)
     torch.testing.assert_close(x.grad.reshape(n, m), (analytic * (x.detach().reshape(n, m) > 0)).to(x.grad.dtype),
                                rtol=1e-4, atol=1e-7)
+
+
+def reference_gram(f, mask=None):
+    """The Gram matrix written plainly, for autograd to differentiate."""
+    f = f.float().reshape(f.shape[1], -1)
+    if mask is None:
+        return f @ f.T / f.shape[1]
+    m = torch.nn.functional.interpolate(mask.float(), size=(5, 7), mode="area").reshape(1, -1)
+    return (f * m) @ (f * m).T / (m**2).sum()
+
+
+def test_gram_gradient_matches_autograd_with_and_without_a_mask():
+    weights = torch.randn(8, 8, generator=torch.Generator().manual_seed(7))  # an arbitrary upstream gradient
+    mask = torch.rand(1, 1, 10, 14, generator=torch.Generator().manual_seed(8))
+    for m in (None, mask):
+        ours, ref = features(seed=9).float().requires_grad_(), features(seed=9).float().requires_grad_()
+        (gram(ours, m) * weights).sum().backward()
+        (reference_gram(ref, m) * weights).sum().backward()
+        torch.testing.assert_close(gram(ours, m), reference_gram(ref, m))
+        torch.testing.assert_close(ours.grad, ref.grad)
+
+
+def test_gram_of_bf16_channels_last_features_is_fp32_with_a_bf16_gradient():
+    f32 = torch.relu(features(n=64, h=16, w=16, seed=10)).float().contiguous(memory_format=torch.channels_last)
+    bf16 = f32.bfloat16().requires_grad_()
+    exact = f32.bfloat16().float().requires_grad_()  # the same values, differentiated in fp32
+    weights = torch.randn(64, 64, generator=torch.Generator().manual_seed(11))
+    g = gram(bf16)
+    assert g.dtype == torch.float32
+    torch.testing.assert_close(g, reference_gram(exact))  # bf16 values, fp32 products: no rounding of G
+    (g * weights).sum().backward()
+    (reference_gram(exact) * weights).sum().backward()
+    assert bf16.grad.dtype == torch.bfloat16
+    assert (bf16.grad.float() - exact.grad).norm() < 5e-3 * exact.grad.norm()  # bf16 rounding, no worse

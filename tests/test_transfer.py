@@ -3,7 +3,8 @@ import threading
 import pytest
 import torch
 
-from stylekit import PRESETS, ImageError, Objective, SettingsError, load_image, read_settings, transfer
+from stylekit import PRESETS, ImageError, Objective, SettingsError, load_image, read_settings, sample, transfer
+from stylekit.judge import judge
 from stylekit.transfer import _dtype
 from stylekit.weights import cached_vgg
 
@@ -40,6 +41,15 @@ def test_seed_preset_runs_the_thesis_settings(photo, texture):
     result = transfer(photo, texture, "seed", steps=20, progress=False, size=[64, 64])
     assert result.image.shape == (1, 3, 64, 64)
     assert result.history["total"][-1] < result.history["total"][0]
+
+
+def test_strong_preset_trades_content_for_style():
+    """On a real pair at 128 px (32 px at the coarsest of its three scales)."""
+    content, style = sample("astronaut"), sample("brushstrokes")
+    scores = {p: judge(transfer(content, style, p, steps=60, size=128, progress=False).image, content, style)
+              for p in ("default", "strong")}
+    assert scores["strong"]["style"] < 0.5 * scores["default"]["style"]
+    assert scores["strong"]["content"] > scores["default"]["content"]
 
 
 def test_content_reconstruction_from_noise_without_style(photo):

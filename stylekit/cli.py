@@ -43,6 +43,15 @@ def _floats(text):
         raise argparse.ArgumentTypeError(f"expected numbers separated by commas, not {text!r}") from None
 
 
+def _scales(text):
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"scales must be auto or an integer, not {text!r}") from None
+
+
 def _size(text):
     """'512' (longest side) or '300x300' (width x height)."""
     try:
@@ -78,7 +87,8 @@ _SETTINGS = [
     ("--style-scale", float, "style image size relative to the content: above 1 gives bigger strokes"),
     ("--style-blend", _floats, "weights of several style images, e.g. 0.7,0.3"),
     ("--style-loss", str, "gram (Gatys), histogram (Risser et al.) or mrf (Li & Wand; use --style-layers relu3_1,relu4_1)"),
-    ("--scales", int, "coarse to fine: optimise at 1/2, 1/4, ... of the size first (steps split evenly)"),
+    ("--scales", _scales, "coarse to fine: optimise at 1/2, 1/4, ... of the size first (steps split evenly); "
+                          "auto (default): one scale up to 512 px, one more per doubling"),
 ]
 
 

@@ -43,7 +43,8 @@ class Settings:
     precision: str = "auto"  # 'auto', 'fp32' or 'bf16' (Gram matrices and losses are fp32 either way)
     seed: int = 0
     save_every: int = 0  # keep a snapshot every k steps (0: never)
-    scales: int = 1  # coarse to fine: optimise at 1/2**(scales-1) of the size first, doubling each time
+    scales: object = "auto"  # coarse to fine: optimise at 1/2**(scales-1) of the size first, doubling each time;
+    # 'auto': one scale up to 512 px (the size the weights were chosen at), one more per doubling above
     colours: str = "style"  # 'style'; keep the content's: 'match' (recolour the style first) or 'luminance'
     style_scale: float = 1.0  # the style image's longest side relative to the content's: bigger strokes above 1
     style_blend: list = None  # one weight per style image when several are given (default: equal)
@@ -86,8 +87,8 @@ class Settings:
             raise SettingsError(f"lbfgs_history must be an integer >= 1, not {self.lbfgs_history!r}")
         if self.save_every < 0:
             raise SettingsError("save_every must be >= 0")
-        if not isinstance(self.scales, int) or not 1 <= self.scales <= self.steps:
-            raise SettingsError(f"scales must be an integer from 1 to steps, not {self.scales!r}")
+        if self.scales != "auto" and (not isinstance(self.scales, int) or not 1 <= self.scales <= self.steps):
+            raise SettingsError(f"scales must be 'auto' or an integer from 1 to steps, not {self.scales!r}")
         size = [self.size] if isinstance(self.size, int) else list(self.size)
         if len(size) not in (1, 2) or any(not isinstance(s, int) or s < 1 for s in size):
             raise SettingsError(f"size must be a positive int or [width, height], not {self.size!r}")
@@ -240,8 +241,14 @@ def transfer(content, style=None, preset="default", *, mask=None, callback=None,
                   time.perf_counter() - started, stopped, snapshots)
 
 
+AUTO_COARSEST = 512  # scales='auto' halves the size until its longest side is at most this
+
+
 def _scales(size, steps, scales):
     """[(size, steps)] from coarsest to finest: each scale halves the next; steps split evenly, the rest last."""
+    if scales == "auto":
+        longest = size if isinstance(size, int) else max(size)
+        scales = min(max(1, math.ceil(math.log2(longest / AUTO_COARSEST)) + 1), steps)
     plan = []
     for i in reversed(range(scales)):
         factor = 2.0 ** -i

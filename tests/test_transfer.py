@@ -5,7 +5,7 @@ import torch
 
 from stylekit import PRESETS, ImageError, Objective, SettingsError, load_image, read_settings, sample, transfer
 from stylekit.judge import judge
-from stylekit.transfer import _dtype
+from stylekit.transfer import _dtype, _scales
 from stylekit.weights import cached_vgg
 
 TINY = dict(size=48, progress=False)
@@ -128,8 +128,16 @@ def test_coarse_to_fine_starts_small_and_ends_at_full_size(photo, texture):
         tuple(image.shape[-2:])), callback_every=1, **TINY)
     assert shapes == [(18, 24)] * 3 + [(36, 48)] * 3
     assert result.image.shape[-2:] == (36, 48) and result.steps_done == 6
-    with pytest.raises(SettingsError, match="scales must be an integer from 1 to steps"):
+    with pytest.raises(SettingsError, match="scales must be 'auto' or an integer from 1 to steps"):
         transfer(photo, texture, scales=5, steps=3, **TINY)
+
+
+def test_auto_scales_start_at_most_512_px_and_split_the_steps():
+    assert _scales(512, 100, "auto") == [(512, 100)]
+    assert _scales(513, 100, "auto") == [(256, 50), (513, 50)]
+    assert _scales(2048, 100, "auto") == [(512, 33), (1024, 33), (2048, 34)]
+    assert _scales([1536, 1024], 100, "auto") == [([384, 256], 33), ([768, 512], 33), ([1536, 1024], 34)]
+    assert _scales(4096, 2, "auto") == [(2048, 1), (4096, 1)]  # never more scales than steps
 
 
 def test_tensor_inputs_are_resized_like_files(photo, texture):

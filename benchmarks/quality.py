@@ -9,6 +9,7 @@ the worst axis relative to the reference (+10% = an error 10% above the long run
 and one loaded model, after a warm-up, so the seconds are the optimisation's own; on a GPU the peak GPU
 memory of each run is printed too.
 """
+
 import argparse
 import ast
 
@@ -40,13 +41,17 @@ def main():
     parser.add_argument("--reference-steps", type=int, default=1000)
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
-    runs = {f"reference ({args.reference_steps} steps, fp32)": dict(steps=args.reference_steps, precision="fp32",
-                                                                   scales=1)}
+    runs = {
+        f"reference ({args.reference_steps} steps, fp32)": dict(steps=args.reference_steps, precision="fp32", scales=1)
+    }
     runs.update({text or "default": parse_variant(text) for text in args.variants})
     transfer(sample("astronaut"), sample("brushstrokes"), size=64, steps=2, device=args.device, progress=False)
     gpu = torch.cuda.is_available() and args.device != "cpu"
-    print(f"{'pair':24} {'run':34} {'seconds':>8} {'GPU GiB':>8} " + " ".join(f"{a:>12}" for a in AXES)
-          + f" {'worst vs ref':>12}")
+    print(
+        f"{'pair':24} {'run':34} {'seconds':>8} {'GPU GiB':>8} "
+        + " ".join(f"{a:>12}" for a in AXES)
+        + f" {'worst vs ref':>12}"
+    )
     for pair in args.pairs:
         content, style = map(sample, pair.split(":"))
         reference = None
@@ -58,8 +63,12 @@ def main():
             reference = reference or scores
             worst = max(scores[a] / reference[a] - 1 for a in AXES)
             peak = f"{torch.cuda.max_memory_allocated() / 2**30:8.2f}" if gpu else f"{'-':>8}"
-            print(f"{pair:24} {name:34} {result.seconds:8.1f} {peak} " + " ".join(f"{scores[a]:12.4f}" for a in AXES)
-                  + f" {worst:+12.1%}", flush=True)
+            print(
+                f"{pair:24} {name:34} {result.seconds:8.1f} {peak} "
+                + " ".join(f"{scores[a]:12.4f}" for a in AXES)
+                + f" {worst:+12.1%}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Runs side by side on the same pair, scored by one judge: stylekit's `default` against pastiche's defaults
 (benchmark 2), or stylekit in fp32 against its bf16 fast path (benchmark 3).
 
-    python benchmarks/side_by_side.py                            # stylekit vs pastiche, astronaut × brushstrokes, 512 px
+    python benchmarks/side_by_side.py                            # vs pastiche, astronaut × brushstrokes, 512 px
     python benchmarks/side_by_side.py --presets default strong   # both presets, then pastiche
     python benchmarks/side_by_side.py --precisions fp32 bf16     # stylekit fp32 vs bf16 (no pastiche)
     python benchmarks/side_by_side.py --skip-pastiche --stylekit-args --scales 2
@@ -10,6 +10,7 @@ Each tool runs as its own process (wall time and peak memory from os.wait4, mode
 both PNGs are scored by `stylekit.judge` (original VGG19, layers fixed in advance, relative errors, lower
 is better), including layers neither tool optimises.
 """
+
 import argparse
 import os
 import subprocess
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 
 from stylekit import load_image, sample
-from stylekit.judge import judge
+from stylekit.judge import GATYS, UNUSED, judge
 
 
 def measured(command):
@@ -46,9 +47,22 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     content, style = str(sample(args.content)), str(sample(args.style))
+
     def stylekit(name, *flags):
-        return [sys.executable, "-m", "stylekit", "transfer", content, style, "-o", str(out / f"{name}.png"),
-                "--size", str(args.size), *flags, *args.stylekit_args]
+        return [
+            sys.executable,
+            "-m",
+            "stylekit",
+            "transfer",
+            content,
+            style,
+            "-o",
+            str(out / f"{name}.png"),
+            "--size",
+            str(args.size),
+            *flags,
+            *args.stylekit_args,
+        ]
 
     runs = {}
     for preset in args.presets:
@@ -56,15 +70,25 @@ def main():
             name = f"{preset}-{precision}"
             runs[name] = stylekit(name, "--preset", preset, "--precision", precision)
     if not args.skip_pastiche and not args.precisions:
-        runs["pastiche"] = [sys.executable, "-m", "pastiche", "--content", content, "--styles", style,
-                            "--output", str(out / "pastiche.png"), "--size", str(args.size)]
+        runs["pastiche"] = [
+            sys.executable,
+            "-m",
+            "pastiche",
+            "--content",
+            content,
+            "--styles",
+            style,
+            "--output",
+            str(out / "pastiche.png"),
+            "--size",
+            str(args.size),
+        ]
     rows = {}
     for name, command in runs.items():
         seconds, mib = measured(command)
         image = load_image(out / f"{name}.png")
         rows[name] = (seconds, mib, judge(image, content, style))
-    keys = ["content", "style", "style_unused", "relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1", "relu1_2",
-            "relu2_2", "relu3_4", "relu4_4"]
+    keys = ["content", "style", "style_unused", *GATYS, *UNUSED]
     print(f"\n{'':14} {'wall s':>8} {'peak MiB':>9} " + " ".join(f"{k:>12}" for k in keys))
     for name, (seconds, mib, scores) in rows.items():
         print(f"{name:14} {seconds:8.1f} {mib:9.0f} " + " ".join(f"{scores[k]:12.4f}" for k in keys))
@@ -72,7 +96,10 @@ def main():
         pastiche = rows.pop("pastiche")
         for name, (seconds, _, scores) in rows.items():
             worse = [k for k in ("content", "style", "style_unused") if scores[k] > pastiche[2][k]]
-            print(f"pastiche / {name}: {pastiche[0] / seconds:.1f}× the time; judged worse on: {', '.join(worse) or 'none'}")
+            print(
+                f"pastiche / {name}: {pastiche[0] / seconds:.1f}× the time; "
+                f"judged worse on: {', '.join(worse) or 'none'}"
+            )
 
 
 if __name__ == "__main__":

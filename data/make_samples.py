@@ -3,6 +3,7 @@ images painted procedurally here, so the project owns them outright (see data/RE
 
     pip install scikit-image && python data/make_samples.py   # identical files on every run
 """
+
 from pathlib import Path
 
 import numpy as np

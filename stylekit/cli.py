@@ -2,15 +2,19 @@
 
 Problems a user can fix print one line and exit 2; Ctrl-C saves the latest image and exits 130.
 """
+
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from .errors import StylekitError
 from .images import read_settings
 from .samples import sample
-from .transfer import PRESETS, Settings, transfer
-from .vgg import LAYERS, VGG
+from .settings import CHOICES, PRESETS, Settings
+from .transfer import transfer
+from .vgg import LAYERS, channels
+from .weights import SOURCES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,34 +65,42 @@ def _size(text):
     return parts[0] if len(parts) == 1 else parts
 
 
+def _one_of(name, note=""):
+    return " | ".join(CHOICES[name]) + note
+
+
 # Flags that override a preset: (flag, type, help). Their defaults are None, so only given flags override.
 _SETTINGS = [
-    ("--model", str, "vgg19 or vgg16"),
-    ("--weights", str, "original (VGG19, offline), torchvision, or a checkpoint file"),
-    ("--pooling", str, "max or avg"),
-    ("--normalization", str, "model (what the weights expect) or thesis (mean/std 0.5)"),
+    ("--model", str, _one_of("model")),
+    ("--weights", str, " | ".join(SOURCES) + " | a checkpoint file (original: VGG19, offline)"),
+    ("--pooling", str, _one_of("pooling")),
+    ("--normalization", str, _one_of("normalization", " (model: what the weights expect; thesis: mean/std 0.5)")),
     ("--content-layers", _layers, "e.g. relu4_2 or conv4_2:1"),
     ("--style-layers", _layers, "e.g. relu1_1,relu2_1:0.5,relu3_1"),
     ("--content-weight", float, "alpha"),
     ("--style-weight", float, "beta"),
     ("--tv-weight", float, "total-variation weight"),
     ("--relative-losses", _bool, "true: each layer's loss relative to its target; false: the thesis's sums"),
-    ("--optimizer", str, "lbfgs or adam"),
+    ("--optimizer", str, _one_of("optimizer")),
     ("--lr", float, "learning rate"),
     ("--steps", int, "optimisation steps"),
     ("--lbfgs-history", int, "steps L-BFGS remembers (fewer: less memory for large images)"),
-    ("--init", str, "content, noise, or an image file"),
+    ("--init", str, _one_of("init", " | an image file")),
     ("--size", _size, "longest side N, or WxH"),
     ("--device", str, "auto, cpu, cuda, cuda:1, ..."),
-    ("--precision", str, "auto, fp32 or bf16"),
+    ("--precision", str, _one_of("precision")),
     ("--seed", int, "random seed (noise init)"),
     ("--save-every", int, "also save a snapshot every K steps, next to the output"),
-    ("--colours", str, "style (default), or keep the content's: match (recolour the style) or luminance"),
+    ("--colours", str, _one_of("colours", " (style: the painting's; match, luminance: keep the photo's)")),
     ("--style-scale", float, "style image size relative to the content: above 1 gives bigger strokes"),
     ("--style-blend", _floats, "weights of several style images, e.g. 0.7,0.3"),
-    ("--style-loss", str, "gram (Gatys), histogram (Risser et al.) or mrf (Li & Wand; use --style-layers relu3_1,relu4_1)"),
-    ("--scales", _scales, "coarse to fine: optimise at 1/2, 1/4, ... of the size first (steps split evenly); "
-                          "auto (default): one scale up to 512 px, one more per doubling"),
+    ("--style-loss", str, _one_of("style_loss", " (mrf: use --style-layers relu3_1,relu4_1)")),
+    (
+        "--scales",
+        _scales,
+        "coarse to fine: optimise at 1/2, 1/4, ... of the size first (steps split evenly); "
+        "auto (default): one scale up to 512 px, one more per doubling",
+    ),
 ]
 
 
@@ -113,7 +125,17 @@ def build_parser():
     return parser
 
 
+def _warn(message, *_):
+    print(f"stylekit: warning: {message}", file=sys.stderr)
+
+
 def main(argv=None):
+    with warnings.catch_warnings():
+        warnings.showwarning = _warn  # one line, without the source line Python would add
+        return _main(argv)
+
+
+def _main(argv):
     try:
         args = build_parser().parse_args(argv)
         if args.command == "layers":
@@ -122,8 +144,9 @@ def main(argv=None):
             args.content, args.style = sample("astronaut"), [sample("brushstrokes")]
             args.settings_from, args.preset = None, "default"
             return _run(args, dict(steps=args.steps, size=args.size))
-        return _run(args, {flag[2:].replace("-", "_"): getattr(args, flag[2:].replace("-", "_"))
-                           for flag, _, _ in _SETTINGS})
+        return _run(
+            args, {flag[2:].replace("-", "_"): getattr(args, flag[2:].replace("-", "_")) for flag, _, _ in _SETTINGS}
+        )
     except StylekitError as e:
         print(f"stylekit: error: {e}", file=sys.stderr)
         return 2
@@ -154,7 +177,7 @@ def _run(args, flags):
     if result.stopped:
         print(f"stylekit: interrupted at step {result.steps_done}; latest image saved to {output}", file=sys.stderr)
         return 130
-    print(f"saved {output.resolve()} ({result.steps_done} steps, {result.seconds:.1f} s)")
+    print(f"saved {output.resolve()} ({result.steps_done} steps, {result.seconds:.1f} s optimising)")
     return 0
 
 
@@ -171,12 +194,9 @@ def _check_output(output, inputs):
 
 
 def _print_layers(arch):
-    model = VGG(arch)
     print(f"{'index':>5}  {'layer':<8} channels")
-    channels = 3
-    for i, (name, layer) in enumerate(zip(model.names, model.features)):
-        channels = getattr(layer, "out_channels", channels)
-        print(f"{i:>5}  {name:<8} {channels}")
+    for i, name in enumerate(LAYERS[arch]):
+        print(f"{i:>5}  {name:<8} {channels(name)}")
     return 0
 
 

@@ -3,6 +3,7 @@
 Two ways: recolour the style image so its colour statistics (mean and covariance) match the content's
 before the transfer, or transfer luminance only and put the content's chroma back afterwards.
 """
+
 import torch
 
 # RGB -> YIQ (NTSC): Y is luminance, I and Q carry the colour.

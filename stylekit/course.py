@@ -1,11 +1,13 @@
-"""Small helpers shared by the course notebooks: the fast/full size switch and the plots they repeat."""
+"""Small helpers shared by the course notebooks and the playground: the fast/full size switch and the plots."""
+
 import os
 
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 from .images import to_pil
 
-FAST = os.environ.get("STYLEKIT_FAST", "") not in ("", "0")  # set by the test suite so nbval runs in minutes
+FAST = os.environ.get("STYLEKIT_FAST", "") not in ("", "0")  # set by the test suite, so nbval runs quickly
 
 
 def pick(full, fast):
@@ -30,17 +32,28 @@ def show_images(images, titles=None, columns=None, size=3.0, suptitle=None):
     plt.show()
 
 
-def plot_losses(results, labels, terms=("content", "style"), x="step", log=True):
-    """One panel per loss term, one line per result; ``x`` is 'step' or 'seconds'."""
-    fig, axes = plt.subplots(1, len(terms), figsize=(5 * len(terms), 3.5), squeeze=False)
-    for ax, term in zip(axes[0], terms):
-        for result, label in zip(results, labels):
-            values = result.history[term]
-            xs = result.history["seconds"] if x == "seconds" else range(1, len(values) + 1)
-            ax.plot(xs, values, label=label)
-        ax.set(title=f"{term} loss", xlabel="seconds" if x == "seconds" else "step", ylabel="loss")
+def loss_figure(histories, labels, terms=("content", "style"), x="step", log=True, panel=(5, 3.5), dpi=None):
+    """A figure with one panel per loss term and one line per history (``Result.history`` or the same shape).
+
+    Made without pyplot, so a background thread (the playground) can draw it too.
+    """
+    fig = Figure(figsize=(panel[0] * len(terms), panel[1]), dpi=dpi)
+    for ax, term in zip(fig.subplots(1, len(terms), squeeze=False)[0], terms):
+        for history, label in zip(histories, labels):
+            values = history[term]
+            xs = history["seconds"][: len(values)] if x == "seconds" else range(1, len(values) + 1)
+            ax.plot(xs, values, label=label, marker="." if len(values) < 20 else None)
+        ax.set(title=f"{term} loss", xlabel=x, ylabel="loss")
         if log:
             ax.set_yscale("log")
-        ax.legend(fontsize=8)
+        if any(labels):
+            ax.legend(fontsize=8)
     fig.tight_layout()
-    plt.show()
+    return fig
+
+
+def plot_losses(results, labels, terms=("content", "style"), x="step", log=True):
+    """``loss_figure`` of ``Result``s, shown in the notebook."""
+    from IPython.display import display
+
+    display(loss_figure([r.history for r in results], labels, terms, x, log))

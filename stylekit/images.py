@@ -1,4 +1,6 @@
 """Images in and out: any file Pillow reads -> RGB float tensor (1, 3, H, W) in [0, 1] -> PNG."""
+
+import io
 import json
 import os
 import uuid
@@ -23,27 +25,34 @@ def load_image(path, size=None):
     return to_tensor(resize(open_image(path), size))
 
 
-def open_image(path):
-    """The file as an RGB ``PIL.Image``, or an ``ImageError`` that says what is wrong with it."""
-    path = Path(path)
-    if not path.is_file():
-        raise ImageError(f"{path}: no such file")
+def open_image(source, name=None):
+    """A path or a binary file (an upload) as an RGB ``PIL.Image``, or an ``ImageError`` that says what is wrong.
+
+    ``name`` labels the errors (default: the path). Every image a user gives comes through here: EXIF
+    orientation is applied, and a decompression bomb is refused before it is decoded.
+    """
+    name = name or str(source)
+    if isinstance(source, (str, Path)) and not Path(source).is_file():
+        raise ImageError(f"{name}: no such file")
     try:
         with warnings.catch_warnings():
             # Pillow only warns between 1x and 2x its pixel limit; a style-transfer input that big is a mistake too.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with Image.open(source) as img:
                 img.load()
-                return _to_rgb(ImageOps.exif_transpose(img))
+                return to_rgb(ImageOps.exif_transpose(img))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"{path}: more than {Image.MAX_IMAGE_PIXELS} pixels, refusing a possible decompression bomb") from None
+        raise ImageError(
+            f"{name}: more than {Image.MAX_IMAGE_PIXELS} pixels, refusing a possible decompression bomb"
+        ) from None
     except Image.UnidentifiedImageError:
-        raise ImageError(f"{path}: not an image Pillow can read") from None
+        raise ImageError(f"{name}: not an image Pillow can read") from None
     except OSError as e:  # truncated or corrupt data, permissions
-        raise ImageError(f"{path}: cannot read image ({e})") from None
+        raise ImageError(f"{name}: cannot read image ({e})") from None
 
 
-def _to_rgb(img):
+def to_rgb(img):
+    """Any Pillow mode as RGB: 16-bit scaled, not clipped; transparency onto white."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
         # 16/32-bit grayscale: Pillow's convert('L') clips instead of scaling.
         a = np.asarray(img, dtype=np.float64)
@@ -73,6 +82,47 @@ def resize(img, size):
     return img if size == img.size else img.resize(size, Image.LANCZOS)
 
 
+MIN_SIDE = 16  # px: VGG halves an image four times before relu5_1; smaller inputs leave it nothing to see
+MAX_UPSCALE = 4  # enlarging more than this invents detail the transfer then treats as content or style
+
+
+def as_tensor(source, size, name="image"):
+    """A path, a PIL image or a (…, 3, H, W) tensor in [0, 1] as a (1, 3, H, W) tensor of ``size``.
+
+    Refuses images under ``MIN_SIDE`` px on their shorter side; warns when one is enlarged more than
+    ``MAX_UPSCALE`` times (a blurry input gives a blurry result).
+    """
+    if torch.is_tensor(source):
+        image = source.detach().float().reshape(1, 3, *source.shape[-2:])
+        width, height = image.shape[-1], image.shape[-2]
+    else:
+        image = open_image(source) if isinstance(source, (str, Path)) else to_rgb(source)
+        width, height = image.size
+    if min(width, height) < MIN_SIDE:
+        raise ImageError(
+            f"the {name} image is {width}×{height} px; images need at least {MIN_SIDE} px on their "
+            f"shorter side, or VGG's deeper layers have nothing to describe"
+        )
+    target = target_size(width, height, size)
+    if max(target) > MAX_UPSCALE * max(width, height):
+        warnings.warn(
+            f"the {name} image is only {width}×{height} px: enlarged more than {MAX_UPSCALE}×, "
+            "it gives a blurry result",
+            stacklevel=3,
+        )
+    return resize_tensor(image, target) if torch.is_tensor(image) else to_tensor(resize(image, target))
+
+
+def resize_tensor(image, like):
+    """``image`` resized to ``like``'s height and width (a tensor) or to (width, height)."""
+    width, height = (like.shape[-1], like.shape[-2]) if torch.is_tensor(like) else like
+    if image.shape[-2:] == (height, width):
+        return image
+    return torch.nn.functional.interpolate(
+        image, size=(height, width), mode="bicubic", antialias=True, align_corners=False
+    ).clamp(0, 1)
+
+
 def load_mask(source, width, height):
     """A greyscale mask (1, 1, H, W) in [0, 1] at ``width``×``height``, its edges softened so regions blend.
 
@@ -83,10 +133,12 @@ def load_mask(source, width, height):
         grey = source.detach().float().reshape(-1, *source.shape[-2:]).mean(0)  # (H, W), (1, H, W) or RGB
         img = to_pil(grey.expand(3, *grey.shape))
     else:
-        img = open_image(source) if isinstance(source, (str, Path)) else _to_rgb(source)
+        img = open_image(source) if isinstance(source, (str, Path)) else to_rgb(source)
     if abs(img.width / img.height - width / height) > 0.02:
-        warnings.warn(f"the mask is {img.width}×{img.height} px, not the content's shape; stretched to {width}×{height}",
-                      stacklevel=4)
+        warnings.warn(
+            f"the mask is {img.width}×{img.height} px, not the content's shape; stretched to {width}×{height}",
+            stacklevel=4,
+        )
     grey = img.convert("L").resize((width, height), Image.BILINEAR)
     grey = grey.filter(ImageFilter.GaussianBlur(radius=max(width, height) / 100))
     return torch.from_numpy(np.asarray(grey, dtype=np.float32) / 255)[None, None]
@@ -100,6 +152,16 @@ def to_pil(image):
     """(1, 3, H, W) or (3, H, W) tensor in [0, 1] -> RGB ``PIL.Image``."""
     a = image.detach().float().cpu().squeeze(0).clamp(0, 1).permute(1, 2, 0).numpy()
     return Image.fromarray((a * 255 + 0.5).astype(np.uint8), "RGB")
+
+
+def png_bytes(image, max_side=None):
+    """A tensor or PIL image as PNG file contents, shrunk to ``max_side`` if given (previews, notebooks)."""
+    pil = to_pil(image) if torch.is_tensor(image) else image.copy()
+    if max_side:
+        pil.thumbnail((max_side, max_side))
+    buffer = io.BytesIO()
+    pil.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def save_png(image, path, settings=None):

@@ -4,13 +4,15 @@ Relative errors (0 = identical statistics) from the original VGG19, so results o
 presets or tools compare: content at relu4_2, Gram matrices at the five Gatys layers and at four
 layers no preset optimises.
 """
+
 import torch
 
 from .images import load_image
 from .losses import gram
+from .vgg import gatys_style_layers
 from .weights import cached_vgg
 
-GATYS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+GATYS = gatys_style_layers()
 UNUSED = ("relu1_2", "relu2_2", "relu3_4", "relu4_4")
 
 
@@ -26,8 +28,8 @@ def judge(image, content, style):
     scores = {"content": _relative(f["relu4_2"], fc["relu4_2"])}
     for layer in layers:
         scores[layer] = _relative(gram(f[layer]), gram(fs[layer]))
-    scores["style"] = sum(scores[l] for l in GATYS) / len(GATYS)
-    scores["style_unused"] = sum(scores[l] for l in UNUSED) / len(UNUSED)
+    scores["style"] = sum(scores[layer] for layer in GATYS) / len(GATYS)
+    scores["style_unused"] = sum(scores[layer] for layer in UNUSED) / len(UNUSED)
     return scores
 
 

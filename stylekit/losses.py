@@ -3,7 +3,17 @@
 Notation of the thesis: F is a layer's response to the generated image, N filters by M positions;
 P the content image's response; A the style image's Gram matrix.
 """
+
+import warnings
+
 import torch
+
+from .errors import SettingsError
+
+
+def content_loss(features, target):
+    """½ Σ (F − P)²"""
+    return 0.5 * ((features.float() - target) ** 2).sum()
 
 
 def gram(features, mask=None):
@@ -21,34 +31,101 @@ def gram(features, mask=None):
     return _SelfProduct.apply(f * m) / (m**2).sum().clamp_min(1e-8)
 
 
-class _SelfProduct(torch.autograd.Function):
-    """FᵀF in fp32 whatever F's dtype, without keeping an fp32 copy of F for the backward pass.
-
-    Autograd would treat Fᵀ and F as two inputs: two products and a sum. The gradient of FᵀF is one
-    product, F (g + gᵀ), computed in F's dtype: with bf16 activations it flows into a bf16 network
-    anyway, and bf16 products with fp32 accumulation are 2-4× faster than converting F to fp32.
-    """
-
-    @staticmethod
-    def forward(ctx, f):
-        ctx.save_for_backward(f)
-        f32 = f.float()
-        return f32.T @ f32
-
-    @staticmethod
-    def backward(ctx, g):
-        (f,) = ctx.saved_tensors
-        return f @ (g + g.T).to(f.dtype)
-
-
-def content_loss(features, target):
-    """½ Σ (F − P)²"""
-    return 0.5 * ((features.float() - target) ** 2).sum()
-
-
 def style_layer_loss(features, target_gram, mask=None):
     """E_l = 1 / (4 N² M²) Σ (F Fᵀ − A)², written with the M-normalised Gram: Σ (G − A)² / (4 N²)."""
     return _gram_loss(gram(features, mask), target_gram)
+
+
+def tv_loss(image):
+    """Mean squared difference between neighbouring pixels: penalises high-frequency noise."""
+    return ((image[..., 1:, :] - image[..., :-1, :]) ** 2).mean() + (
+        (image[..., :, 1:] - image[..., :, :-1]) ** 2
+    ).mean()
+
+
+class Objective:
+    """α·content + β·Σ w_l E_l + γ·TV for a content image and style image(s), from a single VGG pass.
+
+    The targets (P and A) are computed once here; calling the objective on an image returns every term.
+    ``style`` may be a list of images, their targets mixed by ``blend`` or placed by ``masks``;
+    ``style_loss`` picks how style is compared (``STYLE_LOSSES``). ``relative=True`` divides each
+    layer's term by its value for an all-zero response (½ΣP², ΣA²/4N²), making it a relative squared
+    error: layers then weigh what their w_l says, whatever their activation scale (raw E_l differs by
+    orders of magnitude between layers: notebook 3), and α, β mean the same for every image size and
+    weight source. ``relative=False`` is the thesis's sum.
+    """
+
+    def __init__(
+        self,
+        model,
+        content,
+        style,
+        content_layers,
+        style_layers,
+        content_weight,
+        style_weight,
+        tv_weight=0.0,
+        relative=False,
+        blend=None,
+        style_loss="gram",
+        masks=None,
+    ):
+        self.model = model
+        self.weights = dict(content=content_weight, style=style_weight, tv=tv_weight)
+        self.layers = list(dict.fromkeys([*content_layers, *style_layers]))
+        # Either image may be None when its layers are empty (reconstructions use one of the two).
+        with torch.no_grad():
+            targets = _features(model, content, content_layers)
+            self.content = {
+                k: (p.float(), content_layers[k] / _norm(content_loss(torch.zeros_like(p), p), relative))
+                for k, p in targets.items()
+            }
+            # Several style images: one blended target, or with masks one target per style and region.
+            self.kind = STYLE_LOSSES[style_loss]
+            styles = style if isinstance(style, (list, tuple)) else [style]
+            features = [_features(model, image, style_layers) for image in styles]
+            blend = blend_weights(None, len(styles)) if blend is None else blend
+            groups = [(None, features, blend)] if masks is None else [(m, [f], [1.0]) for m, f in zip(masks, features)]
+            self.style = []
+            for mask, feats, weights in groups:
+                targets = {k: self.kind.target([f[k] for f in feats], weights) for k in style_layers}
+                self.style.append(
+                    (mask, {k: (t, style_layers[k] / _norm(self.kind.zero(t), relative)) for k, t in targets.items()})
+                )
+
+    @classmethod
+    def for_settings(cls, model, content, style, settings, blend=None, masks=None):
+        """The objective a ``Settings`` describes (its layers, weights, loss kind)."""
+        s = settings
+        layers, weights = (s.content_layers, s.style_layers), (s.content_weight, s.style_weight, s.tv_weight)
+        return cls(model, content, style, *layers, *weights, s.relative_losses, blend, s.style_loss, masks)
+
+    def __call__(self, image):
+        features = self.model(image, self.layers)
+        zero = torch.zeros((), device=image.device)
+        terms = {
+            "content": sum((w * content_loss(features[k], p) for k, (p, w) in self.content.items()), zero),
+            "style": sum(
+                (w * self.kind(features[k], a, mask) for mask, layers in self.style for k, (a, w) in layers.items()),
+                zero,
+            ),
+            "tv": tv_loss(image) if self.weights["tv"] else zero,
+        }
+        terms["total"] = sum(self.weights[k] * terms[k] for k in ("content", "style", "tv"))
+        return terms
+
+
+def blend_weights(weights, count):
+    """One weight per style image, summing to one: equal when ``weights`` is None (with a warning when they
+    did not sum to one)."""
+    if weights is None:
+        return [1 / count] * count if count else []
+    if len(weights) != count:
+        raise SettingsError(f"style_blend has {len(weights)} weights for {count} style image(s)")
+    total = sum(weights)
+    if abs(total - 1) > 1e-6:
+        warnings.warn(f"style_blend weights sum to {total:g}, not 1; normalised", stacklevel=3)
+    return [w / total for w in weights]
 
 
 class GramLoss:
@@ -116,58 +193,6 @@ def _patches(features):
 STYLE_LOSSES = {"gram": GramLoss(), "histogram": HistogramLoss(), "mrf": MRFLoss()}
 
 
-def tv_loss(image):
-    """Mean squared difference between neighbouring pixels: penalises high-frequency noise."""
-    return ((image[..., 1:, :] - image[..., :-1, :]) ** 2).mean() + ((image[..., :, 1:] - image[..., :, :-1]) ** 2).mean()
-
-
-class Objective:
-    """α·content + β·Σ w_l E_l + γ·TV for a content image and style image(s), from a single VGG pass.
-
-    The targets (P and A) are computed once here; calling the objective on an image returns every term.
-    ``style`` may be a list of images, their targets mixed by ``blend`` or placed by ``masks``;
-    ``style_loss`` picks how style is compared (``STYLE_LOSSES``). ``relative=True`` divides each
-    layer's term by its value for an all-zero response (½ΣP², ΣA²/4N²), making it a relative squared
-    error: layers then weigh what their w_l says, whatever their activation scale (E_l at relu4_1
-    is ~10⁵× E_l at relu1_1 with the original weights), and α, β mean the same for every image size
-    and weight source. ``relative=False`` is the thesis's sum.
-    """
-
-    def __init__(self, model, content, style, content_layers, style_layers, content_weight, style_weight,
-                 tv_weight=0.0, relative=False, blend=None, style_loss="gram", masks=None):
-        self.model = model
-        self.weights = dict(content=content_weight, style=style_weight, tv=tv_weight)
-        self.layers = list(dict.fromkeys([*content_layers, *style_layers]))
-        # Either image may be None when its layers are empty (reconstructions use one of the two).
-        with torch.no_grad():
-            targets = _features(model, content, content_layers)
-            self.content = {k: (p.float(), content_layers[k] / _norm(content_loss(torch.zeros_like(p), p), relative))
-                            for k, p in targets.items()}
-            # Several style images: one blended target, or with masks one target per style and region.
-            self.kind = STYLE_LOSSES[style_loss]
-            styles = style if isinstance(style, (list, tuple)) else [style]
-            features = [_features(model, image, style_layers) for image in styles]
-            blend = blend or [1 / max(len(styles), 1)] * len(styles)
-            groups = [(None, features, blend)] if masks is None else [(m, [f], [1.0]) for m, f in zip(masks, features)]
-            self.style = []
-            for mask, feats, weights in groups:
-                targets = {k: self.kind.target([f[k] for f in feats], weights) for k in style_layers}
-                self.style.append((mask, {k: (t, style_layers[k] / _norm(self.kind.zero(t), relative))
-                                          for k, t in targets.items()}))
-
-    def __call__(self, image):
-        features = self.model(image, self.layers)
-        zero = torch.zeros((), device=image.device)
-        terms = {
-            "content": sum((w * content_loss(features[k], p) for k, (p, w) in self.content.items()), zero),
-            "style": sum((w * self.kind(features[k], a, mask) for mask, layers in self.style
-                          for k, (a, w) in layers.items()), zero),
-            "tv": tv_loss(image) if self.weights["tv"] else zero,
-        }
-        terms["total"] = sum(self.weights[k] * terms[k] for k in ("content", "style", "tv"))
-        return terms
-
-
 def _gram_loss(gram_matrix, target_gram):
     n = target_gram.shape[0]
     return ((gram_matrix - target_gram) ** 2).sum() / (4 * n * n)
@@ -180,3 +205,23 @@ def _norm(zero_response_loss, relative):
 
 def _features(model, image, layers):
     return model(image, layers) if layers else {}
+
+
+class _SelfProduct(torch.autograd.Function):
+    """FᵀF in fp32 whatever F's dtype, without keeping an fp32 copy of F for the backward pass.
+
+    Autograd would treat Fᵀ and F as two inputs: two products and a sum. The gradient of FᵀF is one
+    product, F (g + gᵀ), computed in F's dtype: with bf16 activations it flows into a bf16 network
+    anyway, and bf16 products with fp32 accumulation are faster than converting F to fp32 (README: Performance).
+    """
+
+    @staticmethod
+    def forward(ctx, f):
+        ctx.save_for_backward(f)
+        f32 = f.float()
+        return f32.T @ f32
+
+    @staticmethod
+    def backward(ctx, g):
+        (f,) = ctx.saved_tensors
+        return f @ (g + g.T).to(f.dtype)

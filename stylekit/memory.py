@@ -1,22 +1,18 @@
 """Estimates a run's peak memory before it starts, so a run that cannot fit is refused, not swapped or killed.
 
 Peak = weights + the activations autograd keeps for one forward and backward pass + the optimiser's
-state. Activations are counted layer by layer (channels / 4**pools per pixel); measured on the CPU at
-256-768 px in fp32 the estimate is within 15% of the peak resident memory above the process's baseline,
-and a 3-step 2048×2048 bf16 run peaked at 6.1 GiB resident against an estimate of 5.9 GiB + baseline.
+state. Activations are counted layer by layer (channels / 4**pools per pixel). How close the estimate
+comes to measured peaks: README, Performance and memory.
 """
+
 import os
 
 import torch
 
 from .errors import SettingsError
-from .vgg import LAYERS
+from .vgg import LAYERS, channels
 
-SHORT_HISTORY = 10  # the L-BFGS memory the refusal suggests: judged the same as 100 at 512 px (README)
-
-
-def _channels(name):
-    return 64 * 2 ** min(int(name[4]) - 1, 3)
+SHORT_HISTORY = 10  # the L-BFGS memory the refusal suggests (README: Why these defaults)
 
 
 def values_per_pixel(arch):
@@ -24,7 +20,7 @@ def values_per_pixel(arch):
     values, pools = {}, 0
     for name in LAYERS[arch]:
         pools += name.startswith("pool")
-        values[name] = _channels(name) / 4**pools
+        values[name] = channels(name) / 4**pools
     return values
 
 
@@ -36,11 +32,10 @@ def activations_per_pixel(arch, deepest):
 
 def estimate_bytes(settings, width, height, dtype=torch.float32):
     """Peak bytes of one run at ``width``×``height`` (the finest scale)."""
-    deepest = max([*settings.content_layers, *settings.style_layers], key=LAYERS[settings.model].index)
     pixels = width * height
     element = torch.finfo(dtype).bits // 8
     weights = 20e6 * element  # VGG19's convolutions; VGG16's are smaller
-    activations = activations_per_pixel(settings.model, deepest) * pixels * element * 1.1
+    activations = activations_per_pixel(settings.model, settings.deepest) * pixels * element * 1.1
     if dtype != torch.float32:
         # The content loss keeps an fp32 copy of its layers for the backward pass (the Gram matrix does not).
         values = values_per_pixel(settings.model)
@@ -72,5 +67,7 @@ def check_fits(settings, width, height, device, dtype=torch.float32, free=None):
         shorter = settings.replace(lbfgs_history=SHORT_HISTORY)
         if estimate_bytes(shorter, width, height, dtype) <= 0.9 * free:
             hint = f", or keep the size with lbfgs_history={SHORT_HISTORY} (L-BFGS remembers fewer steps)"
-    raise SettingsError(f"a {width}×{height} run needs about {need / 2**30:.1f} GiB but {free / 2**30:.1f} GiB are free "
-                        f"on {device}; the largest size that fits is about {largest} px (size={largest}){hint}")
+    raise SettingsError(
+        f"a {width}×{height} run needs about {need / 2**30:.1f} GiB but {free / 2**30:.1f} GiB are free "
+        f"on {device}; the largest size that fits is about {largest} px (size={largest}){hint}"
+    )

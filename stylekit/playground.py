@@ -1,11 +1,12 @@
 """An ipywidgets playground: pick images and settings, press Run, watch the image form, press Stop.
 
     from stylekit.playground import Playground
-    Playground().widget          # in JupyterLab, Colab, or served by Voilà (notebooks/07_playground.ipynb)
+    Playground().widget          # in JupyterLab, Colab, or served by Voilà (notebooks/08_playground.ipynb)
 
 Runs happen in a background thread so the page stays responsive; ``blocking=True`` runs them in the
 click handler instead (tests). Works with ipywidgets 7 (Colab) and 8.
 """
+
 import base64
 import html
 import io
@@ -14,13 +15,14 @@ import time
 
 import ipywidgets as w
 import torch
-from matplotlib.figure import Figure
-from PIL import Image, ImageOps
+from PIL import ImageOps
 
 from . import images, samples
+from .course import loss_figure
 from .errors import StylekitError
-from .transfer import PRESETS, STYLE_LAYERS_GATYS, transfer
-from .vgg import LAYERS
+from .settings import CHOICES, PRESETS
+from .transfer import transfer
+from .vgg import LAYERS, gatys_style_layers
 from .weights import available
 
 UPLOAD = "upload…"
@@ -39,27 +41,17 @@ def uploaded(upload):
     return item["name"], bytes(item["content"])
 
 
-def _png(image, max_side=None):
-    pil = images.to_pil(image) if not isinstance(image, Image.Image) else image
-    if max_side:
-        pil.thumbnail((max_side, max_side))
-    buffer = io.BytesIO()
-    pil.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def _loss_plot(history):
-    fig = Figure(figsize=(4.2, 2.6), dpi=80)
-    ax = fig.subplots()
-    for term in ("content", "style", "tv"):
-        if any(history.get(term, [])):
-            ax.plot(range(1, len(history[term]) + 1), history[term], label=term, marker="." if len(history[term]) < 20 else None)
-    ax.set(yscale="log", xlabel="step", ylabel="loss", title="losses")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    terms = [term for term in ("content", "style", "tv") if any(history.get(term, []))]
+    figure = loss_figure([history], [None], terms or ["content"], panel=(2.6, 2.4), dpi=80)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def error_html(message):
+    """How every error appears in the page: one line, escaped, never a traceback."""
+    return f"<b>Error:</b> {html.escape(message)}"
 
 
 class Runner:
@@ -69,15 +61,19 @@ class Runner:
         self.blocking, self.preview_every = blocking, preview_every
         # Hidden until the first image arrives (an empty Image shows as a broken picture).
         self.preview = w.Image(format="png", layout=w.Layout(width="320px", display="none"))
-        self.plot = w.Image(format="png", layout=w.Layout(width="340px", display="none"))
+        self.plot = w.Image(format="png", layout=w.Layout(width="420px", display="none"))
         self.progress = w.IntProgress(value=0, min=0, max=1, description="progress")
         self.status = w.HTML("Ready.")
         self.run_button = w.Button(description="Run", button_style="success", icon="play")
         self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.stop_button.on_click(lambda _: self.stop())
         # Stable hooks for the browser test and for styling.
-        for widget, name in ((self.preview, "preview"), (self.status, "status"), (self.run_button, "run"),
-                             (self.stop_button, "stop")):
+        for widget, name in (
+            (self.preview, "preview"),
+            (self.status, "status"),
+            (self.run_button, "run"),
+            (self.stop_button, "stop"),
+        ):
             widget.add_class(f"stylekit-{name}")
         self.result, self.thread, self._stop = None, None, threading.Event()
         self.history = {}
@@ -116,13 +112,15 @@ class Runner:
         self.progress.value = step
         elapsed = time.perf_counter() - self._started
         eta = elapsed / step * (self.progress.max - step)
-        self.status.value = (f"Running: step {step}/{self.progress.max} · {elapsed:.0f} s elapsed · "
-                             f"about {eta:.0f} s left · total loss {losses['total']:.4g}")
+        self.status.value = (
+            f"Running: step {step}/{self.progress.max} · {elapsed:.0f} s elapsed · "
+            f"about {eta:.0f} s left · total loss {losses['total']:.4g}"
+        )
         if step % self.preview_every == 0 or step == 1:
             self._show(image, self.history)
 
     def _show(self, image, history):
-        self.preview.value, self.plot.value = _png(image), _loss_plot(history)
+        self.preview.value, self.plot.value = images.png_bytes(image), _loss_plot(history)
         self.preview.layout.display = self.plot.layout.display = None
 
     def _work(self, job):
@@ -130,16 +128,18 @@ class Runner:
             self.result = job(self._callback, self._stop)
             self._show(self.result.image, self.result.history)
             done = self.result.steps_done
-            self.status.value = (f"Stopped at step {done}; the latest image is kept." if self.result.stopped
-                                 else f"Done: {done} steps in {self.result.seconds:.1f} s.")
+            self.status.value = (
+                f"Stopped at step {done}; the latest image is kept."
+                if self.result.stopped
+                else f"Done: {done} steps in {self.result.seconds:.1f} s."
+            )
         except StylekitError as e:
-            self.status.value = f"<b>Error:</b> {html.escape(str(e))}"
-        except MemoryError:
-            self.status.value = "<b>Error:</b> out of memory; choose a smaller image size."
+            self.status.value = error_html(str(e))
         except Exception as e:  # shown in the page, never as a traceback
-            oom = "out of memory" in str(e).lower()
-            self.status.value = ("<b>Error:</b> out of memory; choose a smaller image size." if oom
-                                 else f"<b>Error:</b> {type(e).__name__}: {html.escape(str(e))}")
+            oom = isinstance(e, MemoryError) or "out of memory" in str(e).lower()
+            self.status.value = error_html(
+                "out of memory; choose a smaller image size." if oom else f"{type(e).__name__}: {e}"
+            )
         finally:
             self.run_button.disabled, self.stop_button.disabled = False, True
 
@@ -148,7 +148,9 @@ class ImagePicker:
     """A bundled sample, an uploaded file, or (``optional``) none."""
 
     def __init__(self, label, names, value, optional=False):
-        self.choice = w.Dropdown(options=([NONE] if optional else []) + names + [UPLOAD], value=value, description=label)
+        self.choice = w.Dropdown(
+            options=([NONE] if optional else []) + names + [UPLOAD], value=value, description=label
+        )
         self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload")
 
     def get(self):
@@ -160,12 +162,8 @@ class ImagePicker:
         file = uploaded(self.upload)
         if file is None:
             raise StylekitError(f"{self.choice.description}: choose a file to upload first")
-        try:
-            with Image.open(io.BytesIO(file[1])) as img:
-                img.load()
-                return images._to_rgb(img)
-        except Exception:
-            raise StylekitError(f"{file[0]}: not an image Pillow can read") from None
+        name, data = file
+        return images.open_image(io.BytesIO(data), name=name)
 
     @property
     def widget(self):
@@ -175,40 +173,9 @@ class ImagePicker:
 class Playground:
     def __init__(self, blocking=False):
         self.runner = Runner(blocking)
-        self.content = ImagePicker("content", samples.contents(), "chelsea")
-        self.style = ImagePicker("style", samples.styles(), "brushstrokes")
-        self.style2 = ImagePicker("style 2", samples.styles(), NONE, optional=True)
-        self.share = w.FloatSlider(value=0.5, min=0, max=1, step=0.05, description="style 2 share",
-                                   style={"description_width": "initial"}, continuous_update=False)
-        # White: the (first) style applies; black: no style, or style 2 when there is one.
-        self.mask = ImagePicker("mask", [], NONE, optional=True)
-        self.models = {f"{arch} · {source}": (arch, source, reason)
-                       for arch in ("vgg19", "vgg16") for source, reason in available(arch).items()}
-        usable = [k for k, (_, _, reason) in self.models.items() if reason is None]
-        self.model = w.Dropdown(options=usable, description="model")
-        unavailable = [f"<li>{k}: {reason}</li>" for k, (_, _, reason) in self.models.items() if reason]
-        self.model_note = w.HTML(f"<small>Unavailable here:<ul>{''.join(unavailable)}</ul></small>" if unavailable else "")
-        self.preset = w.Dropdown(options=list(PRESETS), value="default", description="preset")
-        log = dict(continuous_update=False, readout_format=".3g")
-        self.content_weight = w.FloatLogSlider(base=10, min=-3, max=4, description="content α", **log)
-        self.style_weight = w.FloatLogSlider(base=10, min=-3, max=9, description="style β", **log)
-        self.tv_weight = w.FloatLogSlider(base=10, min=-6, max=2, description="TV γ", **log)
-        self.use_tv = w.Checkbox(description="use TV")
-        self.lr = w.FloatLogSlider(base=10, min=-4, max=1, description="lr", **log)
-        self.steps = w.IntSlider(min=1, max=1000, description="steps", continuous_update=False)
-        self.size = w.IntSlider(min=32, max=1024, step=16, description="size", continuous_update=False)
-        self.optimizer = w.Dropdown(options=["lbfgs", "adam"], description="optimizer")
-        self.init = w.Dropdown(options=["content", "noise"], description="init")
-        self.pooling = w.Dropdown(options=["max", "avg"], description="pooling")
-        self.colours = w.Dropdown(options=["style", "match", "luminance"], description="colours")
-        self.style_loss = w.Dropdown(options=["gram", "histogram", "mrf"], description="style loss")
-        self.style_scale = w.FloatLogSlider(base=2, min=-2, max=2, description="style scale", **log)
-        self.layer_kind = w.ToggleButtons(options=["relu", "conv"], description="layers")
-        self.style_layers = {b: (w.Checkbox(value=True, description=f"block {b}", indent=False),
-                                 w.BoundedFloatText(value=0.2, min=0, max=100, step=0.1, layout=w.Layout(width="80px")))
-                             for b in STYLE_LAYERS_GATYS}
-        self.content_layer = w.Dropdown(options=LAYERS["vgg19"], value="relu4_2", description="content layer",
-                                        style={"description_width": "initial"})
+        self._make_image_pickers()
+        self._make_model_menu()
+        self._make_settings()
         self.preset.observe(lambda _: self.apply_preset(), "value")
         self.model.observe(lambda _: self._refresh_layers(), "value")
         self.apply_preset()
@@ -221,11 +188,73 @@ class Playground:
         for i, title in enumerate(("Style transfer", "Reconstructions")):
             self.widget.set_title(i, title)
 
+    def _make_image_pickers(self):
+        self.content = ImagePicker("content", samples.contents(), "chelsea")
+        self.style = ImagePicker("style", samples.styles(), "brushstrokes")
+        self.style2 = ImagePicker("style 2", samples.styles(), NONE, optional=True)
+        self.share = w.FloatSlider(
+            value=0.5,
+            min=0,
+            max=1,
+            step=0.05,
+            description="style 2 share",
+            style={"description_width": "initial"},
+            continuous_update=False,
+        )
+        # White: the (first) style applies; black: no style, or style 2 when there is one.
+        self.mask = ImagePicker("mask", [], NONE, optional=True)
+
+    def _make_model_menu(self):
+        self.models = {
+            f"{arch} · {source}": (arch, source, reason)
+            for arch in CHOICES["model"]
+            for source, reason in available(arch).items()
+        }
+        usable = [k for k, (_, _, reason) in self.models.items() if reason is None]
+        self.model = w.Dropdown(options=usable, description="model")
+        unavailable = [f"<li>{k}: {reason}</li>" for k, (_, _, reason) in self.models.items() if reason]
+        self.model_note = w.HTML(
+            f"<small>Unavailable here:<ul>{''.join(unavailable)}</ul></small>" if unavailable else ""
+        )
+
+    def _make_settings(self):
+        self.preset = w.Dropdown(options=list(PRESETS), value="default", description="preset")
+        log = dict(continuous_update=False, readout_format=".3g")
+        self.content_weight = w.FloatLogSlider(base=10, min=-3, max=4, description="content α", **log)
+        self.style_weight = w.FloatLogSlider(base=10, min=-3, max=9, description="style β", **log)
+        self.tv_weight = w.FloatLogSlider(base=10, min=-6, max=2, description="TV γ", **log)
+        self.use_tv = w.Checkbox(description="use TV")
+        self.lr = w.FloatLogSlider(base=10, min=-4, max=1, description="lr", **log)
+        self.steps = w.IntSlider(min=1, max=1000, description="steps", continuous_update=False)
+        self.size = w.IntSlider(min=32, max=1024, step=16, description="size", continuous_update=False)
+        for name in ("optimizer", "init", "pooling", "colours", "style_loss"):
+            setattr(self, name, w.Dropdown(options=CHOICES[name], description=name.replace("_", " ")))
+        self.style_scale = w.FloatLogSlider(base=2, min=-2, max=2, description="style scale", **log)
+        self.layer_kind = w.ToggleButtons(options=["relu", "conv"], description="layers")
+        self.style_layers = {
+            name[4:]: (
+                w.Checkbox(value=True, description=f"block {name[4:]}", indent=False),
+                w.BoundedFloatText(value=0.2, min=0, max=100, step=0.1, layout=w.Layout(width="80px")),
+            )
+            for name in gatys_style_layers()
+        }
+        self.content_layer = w.Dropdown(
+            options=LAYERS["vgg19"],
+            value="relu4_2",
+            description="content layer",
+            style={"description_width": "initial"},
+        )
+
     def apply_preset(self):
         p = PRESETS[self.preset.value]
         self.content_weight.value, self.style_weight.value, self.lr.value = p.content_weight, p.style_weight, p.lr
         self.use_tv.value, self.tv_weight.value = bool(p.tv_weight), p.tv_weight or 1e-3
-        self.steps.value, self.optimizer.value, self.init.value, self.pooling.value = p.steps, p.optimizer, p.init, p.pooling
+        self.steps.value, self.optimizer.value, self.init.value, self.pooling.value = (
+            p.steps,
+            p.optimizer,
+            p.init,
+            p.pooling,
+        )
         self.colours.value, self.style_scale.value, self.style_loss.value = p.colours, p.style_scale, p.style_loss
         # A 512 px run takes minutes on a CPU; start there at 256 px (the slider goes up to 1024).
         largest = p.size if isinstance(p.size, int) else max(p.size)
@@ -244,13 +273,27 @@ class Playground:
 
     def settings(self):
         arch, source, _ = self.models[self.model.value]
-        layers = {f"{self.layer_kind.value}{b}": weight.value for b, (box, weight) in self.style_layers.items() if box.value}
-        return dict(model=arch, weights=source, content_weight=self.content_weight.value,
-                    style_weight=self.style_weight.value, tv_weight=self.tv_weight.value if self.use_tv.value else 0.0,
-                    lr=self.lr.value, steps=self.steps.value, size=self.size.value, optimizer=self.optimizer.value,
-                    init=self.init.value, pooling=self.pooling.value, style_layers=layers, colours=self.colours.value,
-                    style_scale=self.style_scale.value, style_loss=self.style_loss.value,
-                    content_layers={self.content_layer.value: 1.0})
+        layers = {
+            f"{self.layer_kind.value}{b}": weight.value for b, (box, weight) in self.style_layers.items() if box.value
+        }
+        return dict(
+            model=arch,
+            weights=source,
+            content_weight=self.content_weight.value,
+            style_weight=self.style_weight.value,
+            tv_weight=self.tv_weight.value if self.use_tv.value else 0.0,
+            lr=self.lr.value,
+            steps=self.steps.value,
+            size=self.size.value,
+            optimizer=self.optimizer.value,
+            init=self.init.value,
+            pooling=self.pooling.value,
+            style_layers=layers,
+            colours=self.colours.value,
+            style_scale=self.style_scale.value,
+            style_loss=self.style_loss.value,
+            content_layers={self.content_layer.value: 1.0},
+        )
 
     def run(self):
         """Starts a transfer with the current settings (one at a time)."""
@@ -260,7 +303,7 @@ class Playground:
             content, style, style2, mask = self.content.get(), self.style.get(), self.style2.get(), self.mask.get()
             settings = self.settings()
         except StylekitError as e:
-            self.runner.status.value = f"<b>Error:</b> {html.escape(str(e))}"
+            self.runner.status.value = error_html(str(e))
             return False
         if style2 is not None:
             style = [style, style2]
@@ -269,9 +312,20 @@ class Playground:
             else:
                 mask = [mask, ImageOps.invert(mask.convert("L"))]
         preset = self.preset.value
-        return self.runner.start(lambda callback, stop: transfer(
-            content, style, preset, mask=mask, callback=callback, callback_every=1, stop=stop, progress=False,
-            **settings), settings["steps"])
+        return self.runner.start(
+            lambda callback, stop: transfer(
+                content,
+                style,
+                preset,
+                mask=mask,
+                callback=callback,
+                callback_every=1,
+                stop=stop,
+                progress=False,
+                **settings,
+            ),
+            settings["steps"],
+        )
 
     def save(self, path="stylekit-result.png"):
         """Writes the latest result (settings in its metadata) and offers it as a download link."""
@@ -280,23 +334,53 @@ class Playground:
             return None
         saved = self.runner.result.save(path)
         data = base64.b64encode(saved.read_bytes()).decode()
-        self.download.value = (f'<a download="{saved.name}" href="data:image/png;base64,{data}">'
-                               f"Download {saved.name}</a> (also saved as {saved.resolve()})")
+        self.download.value = (
+            f'<a download="{saved.name}" href="data:image/png;base64,{data}">'
+            f"Download {saved.name}</a> (also saved as {saved.resolve()})"
+        )
         return saved
 
     def _transfer_tab(self):
         r = self.runner
         layer_rows = [w.HBox([box, weight]) for box, weight in self.style_layers.values()]
-        controls = w.VBox([
-            self.content.widget, self.style.widget, self.style2.widget, self.share, self.mask.widget, self.model, self.model_note, self.preset,
-            self.content_weight, self.style_weight, w.HBox([self.use_tv, self.tv_weight]), self.lr, self.steps,
-            self.size, self.optimizer, self.init, self.pooling, self.colours, self.style_scale, self.style_loss,
-            self.layer_kind,
-            self.content_layer,
-            w.HTML("style layers and weights w<sub>l</sub>"), *layer_rows,
-        ])
-        output = w.VBox([w.HBox([r.run_button, r.stop_button, self.save_button]), r.progress, r.status,
-                         r.preview, r.plot, self.download])
+        controls = w.VBox(
+            [
+                self.content.widget,
+                self.style.widget,
+                self.style2.widget,
+                self.share,
+                self.mask.widget,
+                self.model,
+                self.model_note,
+                self.preset,
+                self.content_weight,
+                self.style_weight,
+                w.HBox([self.use_tv, self.tv_weight]),
+                self.lr,
+                self.steps,
+                self.size,
+                self.optimizer,
+                self.init,
+                self.pooling,
+                self.colours,
+                self.style_scale,
+                self.style_loss,
+                self.layer_kind,
+                self.content_layer,
+                w.HTML("style layers and weights w<sub>l</sub>"),
+                *layer_rows,
+            ]
+        )
+        output = w.VBox(
+            [
+                w.HBox([r.run_button, r.stop_button, self.save_button]),
+                r.progress,
+                r.status,
+                r.preview,
+                r.plot,
+                self.download,
+            ]
+        )
         return w.HBox([controls, output])
 
 
@@ -307,19 +391,32 @@ class Reconstructions:
         self.playground = playground
         self.runner = Runner(blocking)
         self.kind = w.ToggleButtons(options=["content", "style"], description="reconstruct")
-        self.layer = w.Dropdown(options=[n for n in LAYERS["vgg19"] if not n.startswith("pool")], value="conv4_2",
-                                description="layer")
-        self.layers = w.SelectMultiple(options=[f"conv{b}" for b in STYLE_LAYERS_GATYS], value=["conv1_1", "conv2_1"],
-                                       description="layers", rows=5)
+        self.layer = w.Dropdown(
+            options=[n for n in LAYERS["vgg19"] if not n.startswith("pool")], value="conv4_2", description="layer"
+        )
+        self.layers = w.SelectMultiple(
+            options=gatys_style_layers("conv"), value=["conv1_1", "conv2_1"], description="layers", rows=5
+        )
         self.steps = w.IntSlider(value=100, min=1, max=1000, description="steps", continuous_update=False)
         self.size = w.IntSlider(value=128, min=32, max=512, step=16, description="size", continuous_update=False)
         self.runner.run_button.on_click(lambda _: self.run())
         r = self.runner
-        self.widget = w.HBox([
-            w.VBox([self.kind, w.HTML("content: one layer"), self.layer, w.HTML("style: a set of layers"), self.layers,
-                    self.steps, self.size]),
-            w.VBox([w.HBox([r.run_button, r.stop_button]), r.progress, r.status, r.preview, r.plot]),
-        ])
+        self.widget = w.HBox(
+            [
+                w.VBox(
+                    [
+                        self.kind,
+                        w.HTML("content: one layer"),
+                        self.layer,
+                        w.HTML("style: a set of layers"),
+                        self.layers,
+                        self.steps,
+                        self.size,
+                    ]
+                ),
+                w.VBox([w.HBox([r.run_button, r.stop_button]), r.progress, r.status, r.preview, r.plot]),
+            ]
+        )
 
     def run(self):
         p = self.playground
@@ -332,9 +429,23 @@ class Reconstructions:
                 content, style = None, p.style.get()
                 layers = dict(content_layers={}, style_layers={name: 1.0 for name in self.layers.value})
         except StylekitError as e:
-            self.runner.status.value = f"<b>Error:</b> {html.escape(str(e))}"
+            self.runner.status.value = error_html(str(e))
             return False
         steps, size = self.steps.value, self.size.value
-        return self.runner.start(lambda callback, stop: transfer(
-            content, style, model=arch, weights=source, init="noise", steps=steps, size=size, callback=callback,
-            callback_every=1, stop=stop, progress=False, **layers), steps)
+        return self.runner.start(
+            lambda callback, stop: transfer(
+                content,
+                style,
+                model=arch,
+                weights=source,
+                init="noise",
+                steps=steps,
+                size=size,
+                callback=callback,
+                callback_every=1,
+                stop=stop,
+                progress=False,
+                **layers,
+            ),
+            steps,
+        )

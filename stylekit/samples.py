@@ -1,4 +1,5 @@
 """The bundled sample images in data/ (see data/README.md for their sources and licences)."""
+
 import os
 from pathlib import Path
 
@@ -8,7 +9,7 @@ DATA = Path(os.environ.get("STYLEKIT_DATA", Path(__file__).resolve().parent.pare
 
 
 def _names(prefix):
-    return sorted(p.stem[len(prefix):] for p in DATA.glob(f"{prefix}*.jpg"))
+    return sorted(p.stem[len(prefix) :] for p in DATA.glob(f"{prefix}*.jpg"))
 
 
 def contents():
@@ -26,6 +27,8 @@ def sample(name):
         if path.is_file():
             return path
     if not DATA.is_dir():
-        raise StylekitError(f"no sample images at {DATA}: install stylekit from a clone (pip install -e .) "
-                            "or set STYLEKIT_DATA to its data folder")
+        raise StylekitError(
+            f"no sample images at {DATA}: install stylekit from a clone (pip install -e .) "
+            "or set STYLEKIT_DATA to its data folder"
+        )
     raise StylekitError(f"no sample {name!r}; samples: {', '.join(contents() + styles())}")

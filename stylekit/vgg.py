@@ -4,13 +4,14 @@ The layers sit in one ``nn.Sequential`` laid out exactly like torchvision's ``vg
 ``LAYERS['vgg19'].index('conv4_2') == 21`` is the same index torchvision uses, and torchvision
 state dicts load without renaming.
 """
+
 import torch
 from torch import nn
 
 from .errors import SettingsError
 
 # Convolutions per block; everything else about the two networks is identical.
-_BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
+_BLOCKS = {"vgg19": (2, 2, 4, 4, 4), "vgg16": (2, 2, 3, 3, 3)}
 
 
 def _layer_names(blocks):
@@ -23,6 +24,32 @@ def _layer_names(blocks):
 
 
 LAYERS = {arch: _layer_names(blocks) for arch, blocks in _BLOCKS.items()}
+POOLING = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}  # average pooling: Gatys et al.'s suggestion, the thesis's choice
+
+
+def channels(name):
+    """Output channels of a layer: 64 in block 1, doubling per block up to 512 ('pool4' has its block's)."""
+    return 64 * 2 ** min(int(name[4]) - 1, 3)
+
+
+def gatys_style_layers(kind="relu"):
+    """Gatys et al.'s style layers, the first of each block: relu1_1 ... relu5_1 (or conv1_1 ... conv5_1)."""
+    return tuple(f"{kind}{block}_1" for block in range(1, 6))
+
+
+def deepest(arch, layers):
+    """The requested layer furthest into the network: a forward pass can stop there."""
+    order = LAYERS[arch]
+    unknown = [name for name in layers if name not in order]
+    if unknown:
+        raise SettingsError(f"unknown layer {unknown[0]!r} for {arch}; valid layers: {', '.join(order)}")
+    return max(layers, key=order.index)
+
+
+def pools_before(arch, name):
+    """How many times the image is halved before ``name``: its smallest input is ``2 ** pools_before`` px."""
+    order = LAYERS[arch]
+    return sum(n.startswith("pool") for n in order[: order.index(name)])
 
 
 class Preprocess(nn.Module):
@@ -60,23 +87,21 @@ class VGG(nn.Module):
         super().__init__()
         if arch not in LAYERS:
             raise SettingsError(f"unknown model {arch!r}; choose from {', '.join(LAYERS)}")
-        if pooling not in ("max", "avg"):
-            raise SettingsError(f"unknown pooling {pooling!r}; choose 'max' or 'avg'")
+        if pooling not in POOLING:
+            raise SettingsError(f"unknown pooling {pooling!r}; choose from {', '.join(POOLING)}")
         self.arch, self.pooling = arch, pooling
         self.names = LAYERS[arch]
         self.preprocess = Preprocess(**preprocess)
-        layers, channels = [], 3
+        layers, previous = [], 3
         for name in self.names:
             if name.startswith("conv"):
-                out = 64 * 2 ** min(int(name[4]) - 1, 3)
-                layers.append(nn.Conv2d(channels, out, kernel_size=3, padding=1))
-                channels = out
+                layers.append(nn.Conv2d(previous, channels(name), kernel_size=3, padding=1))
+                previous = channels(name)
             elif name.startswith("relu"):
                 # Not in-place: a requested conv output must survive the ReLU after it.
                 layers.append(nn.ReLU(inplace=False))
             else:
-                pool = nn.MaxPool2d if pooling == "max" else nn.AvgPool2d
-                layers.append(pool(kernel_size=2, stride=2))
+                layers.append(POOLING[pooling](kernel_size=2, stride=2))
         self.features = nn.Sequential(*layers)
         self.memory_format = torch.contiguous_format
         self.requires_grad_(False)
@@ -89,28 +114,18 @@ class VGG(nn.Module):
         self.preprocess.to(device)
         return self
 
-    def index(self, name):
-        try:
-            return self.names.index(name)
-        except ValueError:
-            raise SettingsError(f"unknown layer {name!r} for {self.arch}; valid layers: {', '.join(self.names)}") from None
-
-    def pools_before(self, name):
-        """How many times the image is halved before ``name``: its minimum size is ``2 ** pools_before``."""
-        return sum(n.startswith("pool") for n in self.names[: self.index(name)])
-
     def forward(self, image, layers):
-        wanted = {self.index(name): name for name in layers}
+        last = self.names.index(deepest(self.arch, layers))
+        wanted = {self.names.index(name): name for name in layers}
         x = self.preprocess(image)
         # The input's dtype and layout decide those of the whole pass.
         x = x.to(self.features[0].weight.dtype).contiguous(memory_format=self.memory_format)
         out = {}
-        for i, layer in enumerate(self.features[: max(wanted) + 1]):
+        for i, layer in enumerate(self.features[: last + 1]):
             x = layer(x)
             if i in wanted:
                 out[wanted[i]] = x
         return out
-
 
 
 class ThesisInput(nn.Module):

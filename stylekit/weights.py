@@ -1,4 +1,5 @@
 """Where a VGG's weights come from: the original VGG19, torchvision's ImageNet weights, or a file."""
+
 import functools
 import os
 import urllib.request
@@ -114,8 +115,10 @@ def _torchvision_file(arch):
 
 
 def _offline_message(arch, cached, error):
-    return (f"torchvision's {arch} weights are not cached at {cached} and could not be downloaded "
-            f"({type(error).__name__}); connect to the internet once, or pass a checkpoint file as weights")
+    return (
+        f"torchvision's {arch} weights are not cached at {cached} and could not be downloaded "
+        f"({type(error).__name__}); connect to the internet once, or pass a checkpoint file as weights"
+    )
 
 
 def _torchvision_state(arch):

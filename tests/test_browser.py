@@ -1,4 +1,5 @@
-"""End to end: Voilà serves notebooks/07_playground.ipynb, headless Chromium drives it like a person."""
+"""End to end: Voilà serves notebooks/08_playground.ipynb, headless Chromium drives it like a person."""
+
 import os
 import socket
 import subprocess
@@ -13,7 +14,9 @@ CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"
+)
 
 
 @pytest.fixture
@@ -21,11 +24,22 @@ def voila(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    log = open(tmp_path / "voila.log", "w")
+    log = open(tmp_path / "voila.log", "w")  # noqa: SIM115 -- the server writes to it until the fixture ends
     server = subprocess.Popen(
-        [sys.executable, "-m", "voila", str(ROOT / "notebooks" / "07_playground.ipynb"), f"--port={port}",
-         "--no-browser", "--Voila.ip=127.0.0.1"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, env={**os.environ, "TORCH_HOME": str(tmp_path)})
+        [
+            sys.executable,
+            "-m",
+            "voila",
+            str(ROOT / "notebooks" / "08_playground.ipynb"),
+            f"--port={port}",
+            "--no-browser",
+            "--Voila.ip=127.0.0.1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+        env={**os.environ, "TORCH_HOME": str(tmp_path)},
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.time() + 60
@@ -35,7 +49,7 @@ def voila(tmp_path):
                 break
             except OSError:
                 if time.time() > deadline or server.poll() is not None:
-                    raise RuntimeError("voila did not start: " + (tmp_path / "voila.log").read_text()[-2000:])
+                    raise RuntimeError("voila did not start: " + (tmp_path / "voila.log").read_text()[-2000:]) from None
                 time.sleep(0.5)
         yield url
     finally:
@@ -61,9 +75,19 @@ def test_playground_in_voila_run_and_stop(voila):
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1400})
             page.goto(voila, timeout=120_000)
@@ -76,7 +100,9 @@ def test_playground_in_voila_run_and_stop(voila):
             run.click()
             page.wait_for_function(
                 "([el, before]) => el.getAttribute('src') && el.getAttribute('src') !== before",
-                arg=[preview.element_handle(), before], timeout=120_000)
+                arg=[preview.element_handle(), before],
+                timeout=120_000,
+            )
             page.locator(".stylekit-stop").first.click()
             status = page.locator(".stylekit-status").first
             status.filter(has_text="Stopped at step").wait_for(timeout=60_000)

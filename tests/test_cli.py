@@ -55,11 +55,14 @@ def _write(path, data):
     return path
 
 
-@pytest.mark.parametrize("case, message", [
-    ("missing", "no such file"),
-    ("not an image", "not an image"),
-    ("truncated", "cannot read image"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing", "no such file"),
+        ("not an image", "not an image"),
+        ("truncated", "cannot read image"),
+    ],
+)
 def test_bad_content_file(capsys, photo, texture, tmp_path, case, message):
     bad = _corrupt(tmp_path, photo)[case]
     code, _, err = run(capsys, "transfer", bad, texture, "-o", tmp_path / "out.png", *FAST)
@@ -67,16 +70,19 @@ def test_bad_content_file(capsys, photo, texture, tmp_path, case, message):
     assert not (tmp_path / "out.png").exists()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--size", "8"], "needs at least 16 px"),
-    (["--style-layers", "relu1_1,conv9_1"], "unknown layer 'conv9_1' for vgg19; valid layers:"),
-    (["--style-weight", "nan"], "style_weight must be a finite number"),
-    (["--content-weight", "-3"], "content_weight must be a finite number >= 0"),
-    (["--steps", "0"], "steps must be an integer >= 1"),
-    (["--model", "vgg16"], "original weights exist for vgg19 only"),
-    (["--preset", "fancy"], "invalid choice"),
-    (["--scales", "two"], "scales must be auto or an integer, not 'two'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--size", "8"], "needs at least 16 px"),
+        (["--style-layers", "relu1_1,conv9_1"], "unknown layer 'conv9_1' for vgg19; valid layers:"),
+        (["--style-weight", "nan"], "style_weight must be a finite number"),
+        (["--content-weight", "-3"], "content_weight must be a finite number >= 0"),
+        (["--steps", "0"], "steps must be an integer >= 1"),
+        (["--model", "vgg16"], "original weights exist for vgg19 only"),
+        (["--preset", "fancy"], "invalid choice"),
+        (["--scales", "two"], "scales must be auto or an integer, not 'two'"),
+    ],
+)
 def test_bad_settings(capsys, photo, texture, tmp_path, args, message):
     code, _, err = run(capsys, "transfer", photo, texture, "-o", tmp_path / "out.png", *args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
@@ -84,8 +90,19 @@ def test_bad_settings(capsys, photo, texture, tmp_path, args, message):
 
 
 def test_weights_unavailable_offline(capsys, photo, texture, tmp_path, offline_torchvision):
-    code, _, err = run(capsys, "transfer", photo, texture, "-o", tmp_path / "o.png", "--model", "vgg16",
-                       "--weights", "torchvision", *FAST)
+    code, _, err = run(
+        capsys,
+        "transfer",
+        photo,
+        texture,
+        "-o",
+        tmp_path / "o.png",
+        "--model",
+        "vgg16",
+        "--weights",
+        "torchvision",
+        *FAST,
+    )
     assert code == 2 and "connect to the internet once" in err
 
 
@@ -107,17 +124,67 @@ def test_output_folder_missing(capsys, photo, texture, tmp_path):
 
 
 def test_console_script_errors_without_traceback(photo, tmp_path):
-    done = subprocess.run([sys.executable, "-m", "stylekit", "transfer", photo, tmp_path / "missing.jpg", "-o",
-                           tmp_path / "o.png"], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stylekit",
+            "transfer",
+            photo,
+            tmp_path / "missing.jpg",
+            "-o",
+            tmp_path / "o.png",
+            "--size",
+            "64",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip() == f"stylekit: error: {tmp_path / 'missing.jpg'}: no such file"
 
 
+def test_tiny_image_is_refused_and_a_large_enlargement_warned_in_one_line(capsys, photo, texture, tmp_path):
+    dot = tmp_path / "dot.png"
+    Image.new("RGB", (1, 1), "red").save(dot)
+    code, _, err = run(capsys, "transfer", dot, texture, "-o", tmp_path / "out.png")
+    assert (
+        code == 2
+        and err.strip()
+        == "stylekit: error: the content image is 1×1 px; images need at least 16 px on "
+        "their shorter side, or VGG's deeper layers have nothing to describe"
+    )
+    assert not (tmp_path / "out.png").exists()
+    code, _, err = run(capsys, "transfer", photo, texture, "-o", tmp_path / "out.png", "--size", "320", "--steps", "1")
+    warned = [line for line in err.splitlines() if "warning" in line]  # the rest is the progress bar
+    assert code == 0 and warned == [
+        f"stylekit: warning: the {name} image is only {size} px: enlarged more than 4×, it gives a blurry result"
+        for name, size in (("content", "64×48"), ("style", "64×64"))
+    ]
+
+
 def test_ctrl_c_saves_latest_image_and_exits_130(photo, texture, tmp_path):
     out = tmp_path / "out.png"
-    proc = subprocess.Popen([sys.executable, "-m", "stylekit", "transfer", photo, texture, "-o", out,
-                             "--size", "40", "--steps", "100000", "--save-every", "1"],
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "stylekit",
+            "transfer",
+            photo,
+            texture,
+            "-o",
+            out,
+            "--size",
+            "40",
+            "--steps",
+            "100000",
+            "--save-every",
+            "1",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 120
     while not list(tmp_path.glob("out_step*.png")) and time.time() < deadline:
         time.sleep(0.2)
@@ -131,8 +198,22 @@ def test_ctrl_c_saves_latest_image_and_exits_130(photo, texture, tmp_path):
 
 def test_two_styles_blended_and_colours_kept(capsys, photo, texture, tmp_path):
     out = tmp_path / "out.png"
-    code, _, err = run(capsys, "transfer", photo, texture, photo, "-o", out, *FAST, "--style-blend", "0.8,0.2",
-                       "--colours", "luminance", "--style-scale", "1.5")
+    code, _, err = run(
+        capsys,
+        "transfer",
+        photo,
+        texture,
+        photo,
+        "-o",
+        out,
+        *FAST,
+        "--style-blend",
+        "0.8,0.2",
+        "--colours",
+        "luminance",
+        "--style-scale",
+        "1.5",
+    )
     assert code == 0, err
     settings = read_settings(out)
     assert settings["style"] == [str(texture), str(photo)] and settings["style_blend"] == [0.8, 0.2]
@@ -150,8 +231,9 @@ def test_mask_and_style_loss_flags(capsys, photo, texture, tmp_path):
     assert read_settings(out)["mask"] == str(mask)
     assert run(capsys, "transfer", "--settings-from", out, "-o", again)[0] == 0
     assert Image.open(out).tobytes() == Image.open(again).tobytes()
-    code, _, err = run(capsys, "transfer", photo, texture, "-o", out, *FAST, "--style-loss", "mrf",
-                       "--style-layers", "relu3_1")
+    code, _, err = run(
+        capsys, "transfer", photo, texture, "-o", out, *FAST, "--style-loss", "mrf", "--style-layers", "relu3_1"
+    )
     assert code == 0 and read_settings(out)["style_loss"] == "mrf"
     code, _, err = run(capsys, "transfer", photo, texture, "-o", out, *FAST, "--style-loss", "wasserstein")
     assert code == 2 and "style_loss must be one of gram, histogram, mrf" in err

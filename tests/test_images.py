@@ -3,8 +3,7 @@ import pytest
 import torch
 from PIL import Image
 
-from stylekit import ImageError, load_image, read_settings, save_png
-from stylekit import images
+from stylekit import ImageError, images, load_image, read_settings, save_png
 
 
 def saved(tmp_path, img, name, **kw):
@@ -16,11 +15,11 @@ def saved(tmp_path, img, name, **kw):
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "LA", "L", "P", "CMYK", "I;16", "1"])
 def test_every_mode_becomes_rgb_in_unit_range(tmp_path, mode):
     base = Image.linear_gradient("L").resize((40, 30))
-    img = base.convert(mode) if mode != "I;16" else Image.fromarray((np.asarray(base, np.uint16) * 257))
+    img = base.convert(mode) if mode != "I;16" else Image.fromarray(np.asarray(base, np.uint16) * 257)
     path = saved(tmp_path, img, "x.tiff" if mode == "CMYK" else "x.png")
     x = load_image(path)
     assert x.shape == (1, 3, 30, 40) and x.dtype == torch.float32
-    assert 0 <= x.min() and x.max() <= 1 and x.max() > 0.5
+    assert x.min() >= 0 and x.max() <= 1 and x.max() > 0.5
 
 
 def test_16_bit_is_scaled_not_clipped(tmp_path):

@@ -59,8 +59,9 @@ def test_style_gradient_matches_the_thesis_derivative():
     F = f.detach().reshape(n, m).double()
     G, A = F @ F.T, s.reshape(n, m) @ s.reshape(n, m).T
     analytic = (F.T @ (G - A)).T / (n**2 * m**2)
-    torch.testing.assert_close(x.grad.reshape(n, m), (analytic * (x.detach().reshape(n, m) > 0)).to(x.grad.dtype),
-                               rtol=1e-4, atol=1e-7)
+    torch.testing.assert_close(
+        x.grad.reshape(n, m), (analytic * (x.detach().reshape(n, m) > 0)).to(x.grad.dtype), rtol=1e-4, atol=1e-7
+    )
 
 
 def reference_gram(f, mask=None):

@@ -41,5 +41,5 @@ def test_refusal_names_the_largest_size_that_fits():
 
 def test_transfer_refuses_before_starting(photo, texture, monkeypatch):
     monkeypatch.setattr("stylekit.memory.free_bytes", lambda device: 1e6)  # less than the weights alone
-    with pytest.raises(SettingsError, match="needs about .* GiB but 0.0 GiB are free"):
+    with pytest.raises(SettingsError, match=r"needs about .* GiB but 0\.0 GiB are free"):
         transfer(photo, texture, size=48, progress=False)

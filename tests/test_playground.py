@@ -1,4 +1,5 @@
 """Drives the playground's widgets as a user would, without a browser."""
+
 import io
 import time
 from datetime import datetime, timezone
@@ -20,8 +21,15 @@ def playground(offline_torchvision):
 
 def upload(data, name):
     """What a browser upload sets on an ipywidgets 8 FileUpload."""
-    return ({"name": name, "type": "image/png", "size": len(data), "last_modified": datetime.now(timezone.utc),
-             "content": memoryview(data)},)
+    return (
+        {
+            "name": name,
+            "type": "image/png",
+            "size": len(data),
+            "last_modified": datetime.now(timezone.utc),
+            "content": memoryview(data),
+        },
+    )
 
 
 def png_bytes(size=(40, 30), colour=(200, 30, 30)):
@@ -56,10 +64,16 @@ def test_stop_mid_run_keeps_the_image(offline_torchvision):
     assert f"Stopped at step {r.result.steps_done}" in r.status.value and r.preview.value
 
 
-def test_slider_changes_do_not_start_runs(playground):
-    playground.style_weight.value = 1000
-    playground.steps.value = 7
-    assert playground.runner.result is None and playground.runner.thread is None
+def test_control_changes_do_not_start_runs(offline_torchvision, monkeypatch):
+    started = []
+    monkeypatch.setattr("stylekit.playground.transfer", lambda *args, **kwargs: started.append(kwargs))
+    pg = Playground()  # background threads, as in the browser: a run would start one
+    pg.style_weight.value, pg.steps.value, pg.size.value, pg.preset.value = 1000, 7, 64, "strong"
+    pg.style.choice.value = "mosaic"
+    assert started == [] and pg.runner.thread is None and pg.runner.status.value == "Ready."
+    pg.runner.run_button.click()  # the same hook a click uses does start one
+    pg.runner.wait(60)
+    assert len(started) == 1 and started[0]["steps"] == 240
 
 
 def test_presets_fill_the_controls(playground):
@@ -71,7 +85,10 @@ def test_presets_fill_the_controls(playground):
 
 def test_only_available_models_are_selectable(playground):
     assert playground.model.options == ("vgg19 · original",)
-    assert "vgg16 · torchvision" in playground.model_note.value and "connect to the internet" in playground.model_note.value
+    assert (
+        "vgg16 · torchvision" in playground.model_note.value
+        and "connect to the internet" in playground.model_note.value
+    )
 
 
 def test_uploads_with_ipywidgets_7_and_8_values():
@@ -88,19 +105,48 @@ def test_uploaded_content_is_used(playground):
     assert playground.runner.result.image.shape[-2:] == (36, 48)
 
 
+def jpeg_bytes(size, orientation):
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.new("RGB", size, (30, 120, 200)).save(buffer, format="JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+def test_uploads_are_turned_upright_by_their_exif_orientation(playground):
+    playground.content.choice.value = UPLOAD
+    playground.content.upload.value = upload(jpeg_bytes((64, 32), orientation=6), "phone.jpg")  # shot portrait
+    playground.runner.run_button.click()
+    assert playground.runner.result.image.shape[-2:] == (48, 24)
+
+
+def test_a_decompression_bomb_upload_is_refused(playground, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    playground.style.choice.value = UPLOAD
+    playground.style.upload.value = upload(png_bytes((100, 100)), "bomb.png")
+    playground.runner.run_button.click()
+    status = playground.runner.status.value
+    assert "bomb.png" in status and "decompression bomb" in status and playground.runner.result is None
+
+
 def test_bad_upload_is_a_readable_error(playground):
     playground.style.choice.value = UPLOAD
     playground.runner.run_button.click()
     assert "Error" in playground.runner.status.value and "upload" in playground.runner.status.value
     playground.style.upload.value = upload(b"junk", "junk.png")
     playground.runner.run_button.click()
-    assert "junk.png: not an image" in playground.runner.status.value and "Traceback" not in playground.runner.status.value
+    assert (
+        "junk.png: not an image" in playground.runner.status.value and "Traceback" not in playground.runner.status.value
+    )
 
 
-@pytest.mark.parametrize("error, shown", [
-    (RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"), "out of memory; choose a smaller image size"),
-    (ValueError("bad <thing>"), "ValueError: bad &lt;thing&gt;"),
-])
+@pytest.mark.parametrize(
+    "error, shown",
+    [
+        (RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"), "out of memory; choose a smaller image size"),
+        (ValueError("bad <thing>"), "ValueError: bad &lt;thing&gt;"),
+    ],
+)
 def test_errors_during_a_run_appear_in_the_status(playground, monkeypatch, error, shown):
     def fail(*args, **kwargs):
         raise error
@@ -133,7 +179,9 @@ def test_colours_style_scale_and_style_loss_reach_the_run(playground):
     playground.style_loss.value = "histogram"
     playground.runner.run_button.click()
     settings = playground.runner.result.settings
-    assert settings["colours"] == "luminance" and settings["style_scale"] == 2.0 and settings["style_loss"] == "histogram"
+    assert (
+        settings["colours"] == "luminance" and settings["style_scale"] == 2.0 and settings["style_loss"] == "histogram"
+    )
 
 
 def test_second_style_blend_and_mask(playground):

@@ -1,0 +1,34 @@
+"""Where a run happens and in which precision the network runs there (losses are fp32 everywhere)."""
+
+import torch
+
+
+def pick_device(name="auto"):
+    """``name`` as a ``torch.device``; 'auto' is the GPU when there is one, else the CPU."""
+    if name != "auto":
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def pick_dtype(precision="auto", device="auto"):
+    """The network's dtype: 'fp32', 'bf16', or 'auto' = bf16 only where the hardware makes it fast."""
+    if precision == "fp32":
+        return torch.float32
+    if precision == "bf16":
+        return torch.bfloat16
+    return torch.bfloat16 if fast_bf16(pick_device(str(device))) else torch.float32
+
+
+def fast_bf16(device):
+    """True where bf16 runs natively: GPUs of compute capability 8.0 and above, CPUs with AMX or AVX-512 bf16.
+
+    Older GPUs (Colab's free T4 is 7.5) only emulate bf16, though ``torch.cuda.is_bf16_supported()`` says yes;
+    CPUs without those instructions emulate it too, far slower than fp32. fp16 is no alternative there: the
+    relative losses give gradients below fp16's range, and loss scaling would be one more thing to read.
+    """
+    if device.type == "cuda":
+        return torch.cuda.get_device_capability(device) >= (8, 0)
+    if device.type == "cpu":
+        cpu = torch.cpu
+        return any(getattr(cpu, f, lambda: False)() for f in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"))
+    return False

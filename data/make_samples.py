@@ -85,7 +85,7 @@ def shards(rng):
     return img.filter(ImageFilter.SMOOTH)
 
 
-CONTENT = ("astronaut", "chelsea", "coffee")
+CONTENT = ("astronaut", "chelsea", "coffee", "rocket")
 STYLES = {"brushstrokes": brushstrokes, "mosaic": mosaic, "pointillism": pointillism, "shards": shards}
 
 if __name__ == "__main__":

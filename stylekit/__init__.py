@@ -1,18 +1,19 @@
 """stylekit: neural style transfer (Gatys et al.) with VGG16/VGG19, small enough to read in one sitting.
 
 Reading order, the transfer path: vgg.py (named layers) -> losses.py (Gram matrices, the objective) ->
-transfer.py (the loop); settings.py holds what decides a result and the presets. Side rooms, read when
-needed: weights.py (where VGG's weights come from), device.py (CPU/GPU, fp32/bf16), memory.py (the peak
-memory estimate), images.py (files in and out), colour.py, judge.py, cli.py, playground.py.
-Notebook 4 writes the whole algorithm out in one cell of plain PyTorch.
+transfer.py (the loop) -> result.py (what it returns); settings.py holds what decides a result and the
+presets. Side rooms, read when needed: weights.py (where VGG's weights come from), device.py (CPU/GPU,
+fp32/bf16), memory.py (the peak memory estimate), images.py (files in and out), colour.py, judge.py,
+cli.py, playground.py. Notebook 4 writes the whole algorithm out in one cell of plain PyTorch.
 """
 
 from .errors import ImageError, SettingsError, StylekitError, WeightsUnavailable
 from .images import load_image, read_settings, save_png, to_pil
 from .losses import Objective, content_loss, gram, style_layer_loss, tv_loss
+from .result import Result
 from .samples import sample
 from .settings import CHOICES, PRESETS, Settings
-from .transfer import Result, transfer
+from .transfer import transfer
 from .vgg import LAYERS, VGG
 from .weights import available, load_vgg
 

@@ -56,6 +56,15 @@ def _scales(text):
         raise argparse.ArgumentTypeError(f"scales must be auto or an integer, not {text!r}") from None
 
 
+def _steps(text):
+    """'100' or '60,30,12' (one count per scale, coarsest first)."""
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"steps must be N or N,N,..., not {text!r}") from None
+    return counts[0] if len(counts) == 1 else counts
+
+
 def _size(text):
     """'512' (longest side) or '300x300' (width x height)."""
     try:
@@ -83,7 +92,8 @@ _SETTINGS = [
     ("--relative-losses", _bool, "true: each layer's loss relative to its target; false: the thesis's sums"),
     ("--optimizer", str, _one_of("optimizer")),
     ("--lr", float, "learning rate"),
-    ("--steps", int, "optimisation steps"),
+    ("--steps", _steps, "optimisation steps: N (split over the scales), or one count per scale, e.g. 60,30,12"),
+    ("--early-stop", float, "end a scale once the loss fell less than this fraction over 5 steps (0: never)"),
     ("--lbfgs-history", int, "steps L-BFGS remembers (fewer: less memory for large images)"),
     ("--init", str, _one_of("init", " | an image file")),
     ("--size", _size, "longest side N, or WxH"),
@@ -118,7 +128,7 @@ def build_parser():
         run.add_argument(flag, type=kind, help=help_text)
     demo = commands.add_parser("demo", help="a full transfer on the bundled samples")
     demo.add_argument("-o", "--output", default="stylekit-demo.png")
-    demo.add_argument("--steps", type=int, default=100)
+    demo.add_argument("--steps", type=_steps, help="default: the default preset's")
     demo.add_argument("--size", type=_size, default=256)
     layers = commands.add_parser("layers", help="list a model's layer names and torchvision indices")
     layers.add_argument("--model", default="vgg19", choices=LAYERS)
@@ -177,7 +187,10 @@ def _run(args, flags):
     if result.stopped:
         print(f"stylekit: interrupted at step {result.steps_done}; latest image saved to {output}", file=sys.stderr)
         return 130
-    print(f"saved {output.resolve()} ({result.steps_done} steps, {result.seconds:.1f} s optimising)")
+    print(
+        f"saved {output.resolve()} ({result.steps_done} steps, {result.passes:.1f} full-size VGG passes, "
+        f"{result.seconds:.1f} s optimising)"
+    )
     return 0
 
 

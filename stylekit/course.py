@@ -57,3 +57,19 @@ def plot_losses(results, labels, terms=("content", "style"), x="step", log=True)
     from IPython.display import display
 
     display(loss_figure([r.history for r in results], labels, terms, x, log))
+
+
+def quality_figure(curves, labels, x="passes", axes=("content", "style")):
+    """Judged errors against full-size VGG passes (or seconds), one line per ``judge.quality_curve``."""
+    fig = Figure(figsize=(5 * len(axes), 3.5))
+    for ax, axis in zip(fig.subplots(1, len(axes), squeeze=False)[0], axes):
+        draw_quality(ax, curves, labels, x, axis)
+    fig.tight_layout()
+    return fig
+
+
+def draw_quality(ax, curves, labels, x, axis):
+    for points, label in zip(curves, labels):
+        ax.plot([p[x] for p in points], [p[axis] for p in points], label=label, marker=".")
+    ax.set(title=f"judged {axis} error", xlabel="full-size VGG passes" if x == "passes" else x, yscale="log")
+    ax.legend(fontsize=8)

@@ -7,13 +7,15 @@ layers no preset optimises.
 
 import torch
 
-from .images import load_image
+from .images import load_image, resize_tensor
 from .losses import gram
+from .transfer import transfer
 from .vgg import gatys_style_layers
 from .weights import cached_vgg
 
 GATYS = gatys_style_layers()
 UNUSED = ("relu1_2", "relu2_2", "relu3_4", "relu4_4")
+AXES = ("content", "style", "style_unused")  # what a comparison reports
 
 
 def judge(image, content, style):
@@ -35,3 +37,23 @@ def judge(image, content, style):
 
 def _relative(x, target):
     return float(((x.float() - target.float()) ** 2).sum() / (target.float() ** 2).sum())
+
+
+def quality_curve(content, style, every=5, **settings):
+    """Runs ``transfer`` and judges its image every ``every`` steps: (result, [{'step', 'passes', 'seconds',
+    'content', 'style', 'style_unused'}, ...]), for time-to-quality curves. An image of a coarser scale is
+    judged enlarged to the final size: the result had the run stopped there."""
+    kept = {}
+
+    def keep(step, losses, image):
+        kept[step] = image.cpu().clone()
+
+    result = transfer(content, style, callback=keep, callback_every=every, **settings)
+    kept[result.steps_done] = result.image
+    points = []
+    for step, image in sorted(kept.items()):
+        scores = judge(resize_tensor(image, result.image), content, style)
+        points.append({"step": step, "passes": result.history["passes"][step - 1],
+                       "seconds": result.history["seconds"][step - 1],
+                       **{axis: scores[axis] for axis in AXES}})  # fmt: skip
+    return result, points

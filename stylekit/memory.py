@@ -41,7 +41,7 @@ def estimate_bytes(settings, width, height, dtype=torch.float32):
         values = values_per_pixel(settings.model)
         activations += sum(values[k] for k in settings.content_layers) * pixels * 4
     # torch.optim.LBFGS keeps two image-sized vectors per remembered step; image, grad, optimiser state besides.
-    remembered = min(settings.lbfgs_history, settings.steps)
+    remembered = min(settings.lbfgs_history, settings.total_steps)
     image_vectors = 2 * remembered + 4 if settings.optimizer == "lbfgs" else 4
     return int(weights + activations + image_vectors * 3 * pixels * 4)
 

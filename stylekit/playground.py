@@ -20,7 +20,7 @@ from PIL import ImageOps
 from . import images, samples
 from .course import loss_figure
 from .errors import StylekitError
-from .settings import CHOICES, PRESETS
+from .settings import CHOICES, PRESETS, Settings
 from .transfer import transfer
 from .vgg import LAYERS, gatys_style_layers
 from .weights import available
@@ -249,14 +249,10 @@ class Playground:
         p = PRESETS[self.preset.value]
         self.content_weight.value, self.style_weight.value, self.lr.value = p.content_weight, p.style_weight, p.lr
         self.use_tv.value, self.tv_weight.value = bool(p.tv_weight), p.tv_weight or 1e-3
-        self.steps.value, self.optimizer.value, self.init.value, self.pooling.value = (
-            p.steps,
-            p.optimizer,
-            p.init,
-            p.pooling,
-        )
+        self.steps.value, self.optimizer.value = p.total_steps, p.optimizer
+        self.init.value, self.pooling.value = p.init, p.pooling
         self.colours.value, self.style_scale.value, self.style_loss.value = p.colours, p.style_scale, p.style_loss
-        # A 512 px run takes minutes on a CPU; start there at 256 px (the slider goes up to 1024).
+        # On a CPU start at 256 px, a few seconds a run; the slider goes up to 1024 (README: Performance).
         largest = p.size if isinstance(p.size, int) else max(p.size)
         self.size.value = largest if torch.cuda.is_available() else min(largest, 256)
         kind = next(iter(p.style_layers))[:4]
@@ -264,6 +260,11 @@ class Playground:
         for b, (box, weight) in self.style_layers.items():
             box.value, weight.value = f"{kind}{b}" in p.style_layers, p.style_layers.get(f"{kind}{b}", 0.2)
         self.content_layer.value = next(iter(p.content_layers))
+
+    def _steps(self):
+        """The preset's steps per scale while the slider shows their total; else the slider's count."""
+        preset = PRESETS[self.preset.value]
+        return preset.steps if self.steps.value == preset.total_steps else self.steps.value
 
     def _refresh_layers(self):
         arch = self.models[self.model.value][0] if self.model.value else "vgg19"
@@ -283,7 +284,7 @@ class Playground:
             style_weight=self.style_weight.value,
             tv_weight=self.tv_weight.value if self.use_tv.value else 0.0,
             lr=self.lr.value,
-            steps=self.steps.value,
+            steps=self._steps(),
             size=self.size.value,
             optimizer=self.optimizer.value,
             init=self.init.value,
@@ -324,7 +325,7 @@ class Playground:
                 progress=False,
                 **settings,
             ),
-            settings["steps"],
+            Settings(steps=settings["steps"]).total_steps,
         )
 
     def save(self, path="stylekit-result.png"):

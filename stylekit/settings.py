@@ -37,12 +37,15 @@ class Settings:
     content_layers: dict = field(default_factory=lambda: {"relu4_2": 1.0})
     style_layers: dict = field(default_factory=lambda: dict.fromkeys(gatys_style_layers(), 0.2))
     content_weight: float = 1.0
-    style_weight: float = 10.0
+    style_weight: float = 9.0
     tv_weight: float = 0.0
     relative_losses: bool = True  # False: the thesis's raw sums (see losses.Objective)
     optimizer: str = "lbfgs"
     lr: float = 1.0
-    steps: int = 100
+    # One count per scale, coarsest first, each scale half the next (a step at half size costs a quarter), or
+    # an int split evenly over `scales`. The default: 25 full-size passes' worth (README: Why these defaults).
+    steps: object = field(default_factory=lambda: [36, 16])
+    early_stop: float = 0.0  # end a scale once the loss fell less than this fraction over its last 5 steps
     lbfgs_history: int = 10  # steps L-BFGS remembers: two image-sized vectors each (see memory.py)
     init: str = "content"  # 'content', 'noise' or an image path
     size: object = 512  # longest side in pixels, or [width, height]
@@ -50,12 +53,17 @@ class Settings:
     precision: str = "auto"  # 'auto', 'fp32' or 'bf16' (Gram matrices and losses are fp32 either way)
     seed: int = 0
     save_every: int = 0  # keep a snapshot every k steps (0: never)
-    scales: object = "auto"  # coarse to fine: optimise at 1/2**(scales-1) of the size first, doubling each time;
-    # 'auto': one scale up to 512 px (the default size), one more per doubling above (scale_plan)
+    scales: object = "auto"  # with an int `steps`: optimise at 1/2**(scales-1) of the size first, doubling each
+    # time; 'auto': one scale up to 512 px, one more per doubling above (scale_plan). A list of steps sets it.
     colours: str = "style"  # 'style'; keep the content's: 'match' (recolour the style first) or 'luminance'
     style_scale: float = 1.0  # the style image's longest side relative to the content's: bigger strokes above 1
     style_blend: list = None  # one weight per style image when several are given (default: equal)
     style_loss: str = "gram"  # 'gram' (Gatys), 'histogram' (Risser et al.) or 'mrf' (Li & Wand: use relu3_1, relu4_1)
+
+    @property
+    def total_steps(self):
+        """The most steps a run takes (fewer when ``early_stop`` ends a scale early)."""
+        return sum(self.steps) if isinstance(self.steps, (list, tuple)) else self.steps
 
     @property
     def deepest(self):
@@ -122,12 +130,16 @@ class Settings:
             raise SettingsError("style_blend weights are all zero")
 
     def _check_counts(self):
-        for name in ("steps", "lbfgs_history"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise SettingsError(f"{name} must be an integer >= 1, not {getattr(self, name)!r}")
+        per_scale = list(self.steps) if isinstance(self.steps, (list, tuple)) else None
+        for name, value in [("steps", s) for s in per_scale or [self.steps]] + [("lbfgs_history", self.lbfgs_history)]:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise SettingsError(f"{name} must be an integer >= 1 (or a list of them, one per scale), not {value!r}")
         if self.save_every < 0:
             raise SettingsError("save_every must be >= 0")
-        if self.scales != "auto" and (not isinstance(self.scales, int) or not 1 <= self.scales <= self.steps):
+        _check_number("early_stop", self.early_stop)
+        if per_scale and self.scales not in ("auto", len(per_scale)):
+            raise SettingsError(f"steps {per_scale} name {len(per_scale)} scales but scales is {self.scales!r}")
+        if self.scales != "auto" and (not isinstance(self.scales, int) or not 1 <= self.scales <= self.total_steps):
             raise SettingsError(f"scales must be 'auto' or an integer from 1 to steps, not {self.scales!r}")
         size = [self.size] if isinstance(self.size, int) else list(self.size)
         if len(size) not in (1, 2) or any(not isinstance(s, int) or s < 1 for s in size):
@@ -172,15 +184,19 @@ def resolve(preset, changes):
 
 
 def scale_plan(size, steps, scales):
-    """[(size, steps)] from coarsest to finest: each scale halves the next; steps split evenly, the rest last."""
-    if scales == "auto":
-        longest = size if isinstance(size, int) else max(size)
-        scales = min(max(1, math.ceil(math.log2(longest / AUTO_COARSEST)) + 1), steps)
+    """[(size, steps)] from coarsest to finest, each scale half the next. ``steps`` as a list gives each scale's
+    steps (and their number); an int is split evenly, the rest to the finest."""
+    if isinstance(steps, (list, tuple)):
+        counts = list(steps)
+    else:
+        if scales == "auto":
+            longest = size if isinstance(size, int) else max(size)
+            scales = min(max(1, math.ceil(math.log2(longest / AUTO_COARSEST)) + 1), steps)
+        counts = [steps // scales] * (scales - 1) + [steps // scales + steps % scales]
     plan = []
-    for i in reversed(range(scales)):
+    for i, count in zip(reversed(range(len(counts))), counts):
         factor = 2.0**-i
-        scaled = round(size * factor) if isinstance(size, int) else [round(side * factor) for side in size]
-        plan.append((scaled, steps // scales + (steps % scales if i == 0 else 0)))
+        plan.append((round(size * factor) if isinstance(size, int) else [round(side * factor) for side in size], count))
     return plan
 
 

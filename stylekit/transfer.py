@@ -16,38 +16,13 @@ from .device import pick_device, pick_dtype
 from .errors import ImageError, SettingsError
 from .losses import Objective
 from .memory import check_fits
+from .result import Result
 from .settings import resolve, scale_plan, style_size
 from .vgg import ThesisInput, pools_before
 from .weights import cached_vgg
 
 TERMS = ("content", "style", "tv", "total")
-
-
-@dataclass
-class Result:
-    image: torch.Tensor  # (1, 3, H, W) in [0, 1], on the CPU
-    history: dict  # each loss term -> one float per step; 'seconds' -> time since the first step began
-    settings: dict
-    stopped: str = None  # None when all steps ran, else why it stopped early
-    snapshots: dict = field(default_factory=dict)  # step -> image
-
-    @property
-    def steps_done(self):
-        return len(self.history["total"])
-
-    @property
-    def seconds(self):
-        """Time spent optimising (model loading and targets not included)."""
-        return self.history["seconds"][-1] if self.history["seconds"] else 0.0
-
-    def save(self, path):
-        return images.save_png(self.image, path, self.settings)
-
-    def to_pil(self):
-        return images.to_pil(self.image)
-
-    def _repr_png_(self):
-        return images.png_bytes(self.image)
+EARLY_STOP_WINDOW = 5  # steps over which early_stop compares the loss
 
 
 def transfer(content, style=None, preset="default", *, mask=None, callback=None, callback_every=10, stop=None,
@@ -64,7 +39,7 @@ def transfer(content, style=None, preset="default", *, mask=None, callback=None,
     s = resolve(preset, settings)
     stages = _build_stages(s, content, _listed(style), _listed(mask))
     described = s.describe(content, style, mask)
-    with tqdm(total=s.steps, desc="stylekit", disable=not progress, unit="step") as bar:
+    with tqdm(total=s.total_steps, desc="stylekit", disable=not progress, unit="step") as bar:
         loop = _Loop(s, bar, callback, callback_every, stop, snapshot_path, described)
         image, stage, stopped = _run(stages, s, loop)
     return Result(stage.present(image.detach()).cpu(), loop.final_history(), described, stopped, loop.snapshots)
@@ -77,8 +52,18 @@ def _build_stages(s, content, styles, masks):
     device, dtype = pick_device(s.device), pick_dtype(s.precision, s.device)
     model = cached_vgg(s.model, s.weights, s.pooling, str(device), dtype)
     encoder = ThesisInput(model).to(device) if s.normalization == "thesis" else model
-    plan = scale_plan(s.size, s.steps, s.scales)
-    return [_Stage(s, encoder, content, styles, blend, masks, size, steps, device, dtype) for size, steps in plan]
+    plan, stages, carried = scale_plan(s.size, s.steps, s.scales), [], 0
+    for i, (size, steps) in enumerate(plan):
+        try:
+            stages.append(_Stage(s, encoder, content, styles, blend, masks, size, steps + carried, device, dtype))
+            carried = 0
+        except _TooSmall:
+            if i == len(plan) - 1:
+                raise
+            carried += steps  # a coarse scale smaller than the network allows: its steps go to the next one
+    for stage in stages:  # what one evaluation costs, in evaluations at the final size
+        stage.cost = stage.reference[0, 0].numel() / stages[-1].reference[0, 0].numel()
+    return stages
 
 
 def _run(stages, s, loop):
@@ -98,6 +83,10 @@ def _run(stages, s, loop):
     return image, stage, None
 
 
+class _TooSmall(ImageError):
+    pass
+
+
 class _Stage:
     """One scale: the objective, the image whose shape the result takes, and how the result is presented."""
 
@@ -109,7 +98,7 @@ class _Stage:
         smallest = 2 ** pools_before(s.model, s.deepest)
         for name, image in [("content", content)] + [("style", x) for x in styles]:
             if image is not None and min(image.shape[-2:]) < smallest:
-                raise ImageError(
+                raise _TooSmall(
                     f"the {name} image is {image.shape[-1]}×{image.shape[-2]} px; {s.deepest} needs "
                     f"at least {smallest} px per side"
                 )
@@ -140,12 +129,19 @@ def _optimise(stage, image, s, loop):
         terms = stage.objective(image)
         terms["total"].backward()
         losses.update({k: v.detach() for k, v in terms.items()})
+        loop.passes += stage.cost
         return terms["total"]
 
-    for _ in range(stage.steps):
+    totals = []
+    for done in range(1, stage.steps + 1):
         optimizer.step(closure)
         if loop.after_step(losses, image.detach(), stage.present):
             return True
+        if s.early_stop:
+            totals.append(float(losses["total"]))
+            if len(totals) > EARLY_STOP_WINDOW and totals[-1] > (1 - s.early_stop) * totals[-1 - EARLY_STOP_WINDOW]:
+                loop.bar.total -= stage.steps - done  # this scale has converged: on to the next
+                break
     return False
 
 
@@ -161,7 +157,8 @@ class _Loop:
     snapshot_path: object
     described: dict
     step: int = 0
-    history: dict = field(default_factory=lambda: {k: [] for k in (*TERMS, "seconds")})
+    passes: float = 0.0  # VGG evaluations so far, counted at the final size (one at half the side counts 1/4)
+    history: dict = field(default_factory=lambda: {k: [] for k in (*TERMS, "seconds", "passes")})
     snapshots: dict = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
 
@@ -171,8 +168,9 @@ class _Loop:
         for k in TERMS:
             self.history[k].append(losses[k])  # tensors: reading them would wait for a GPU every step
         self.history["seconds"].append(time.perf_counter() - self.started)
+        self.history["passes"].append(self.passes)
         self.bar.update(1)
-        if self.step % self.callback_every == 0 or self.step == self.s.steps:
+        if self.step % self.callback_every == 0 or self.step == self.s.total_steps:
             values = {k: float(v) for k, v in losses.items()}
             if not all(map(math.isfinite, values.values())):
                 raise SettingsError(f"the loss became {values['total']} at step {self.step}; lower lr")
@@ -188,8 +186,7 @@ class _Loop:
 
     def final_history(self):
         """The history as floats, read once at the end."""
-        history = {k: torch.stack(v).float().tolist() for k, v in self.history.items() if k != "seconds"}
-        return {**history, "seconds": self.history["seconds"]}
+        return {k: torch.stack(v).float().tolist() if k in TERMS else v for k, v in self.history.items()}
 
 
 def _initial_image(s, stage):

@@ -34,6 +34,15 @@ def test_transfer_writes_png_with_settings(capsys, photo, texture, tmp_path):
     assert settings["style_weight"] == 7 and settings["content"] == str(photo)
 
 
+def test_steps_per_scale_and_the_cost_on_the_last_line(capsys, photo, texture, tmp_path):
+    out = tmp_path / "out.png"
+    code, stdout, _ = run(capsys, "transfer", photo, texture, "-o", out, "--size", "48", "--steps", "4,2")
+    assert code == 0 and "(6 steps, 3.0 full-size VGG passes," in stdout
+    assert read_settings(out)["steps"] == [4, 2]
+    code, _, err = run(capsys, "transfer", photo, texture, "-o", out, "--steps", "4,x")
+    assert code == 2 and "steps must be N or N,N,..., not '4,x'" in err
+
+
 def test_settings_from_png_repeats_the_run(capsys, photo, texture, tmp_path):
     first, second = tmp_path / "a.png", tmp_path / "b.png"
     run(capsys, "transfer", photo, texture, "-o", first, *FAST, "--pooling", "avg")

@@ -14,7 +14,7 @@ def test_activation_count_by_hand():
 
 
 def test_estimate_grows_with_pixels_and_lbfgs_history():
-    s = PRESETS["default"].replace(lbfgs_history=100)
+    s = PRESETS["default"].replace(lbfgs_history=100, steps=100)
     small, large = estimate_bytes(s, 512, 512), estimate_bytes(s, 1024, 1024)
     assert 3.5 < (large - 80e6) / (small - 80e6) < 4.5
     assert estimate_bytes(s.replace(optimizer="adam"), 512, 512) < small
@@ -25,7 +25,7 @@ def test_estimate_grows_with_pixels_and_lbfgs_history():
 
 
 def test_refusal_names_the_largest_size_that_fits():
-    s = PRESETS["default"].replace(lbfgs_history=100)
+    s = PRESETS["default"].replace(lbfgs_history=100, steps=100)
     free = estimate_bytes(s, 700, 700)
     with pytest.raises(SettingsError, match=r"the largest size that fits is about (\d+) px") as error:
         check_fits(s, 2048, 2048, CPU, free=free)

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image
 
-from stylekit import read_settings
+from stylekit import PRESETS, read_settings
 from stylekit.playground import UPLOAD, Playground, uploaded
 
 
@@ -201,3 +201,14 @@ def test_second_style_blend_and_mask(playground):
     playground.mask.upload.value = upload(b"not a png", "mask.png")
     playground.runner.run_button.click()
     assert "mask.png: not an image" in playground.runner.status.value
+
+
+def test_the_presets_steps_per_scale_reach_the_run_until_the_slider_moves(offline_torchvision, monkeypatch):
+    started = []
+    monkeypatch.setattr("stylekit.playground.transfer", lambda *args, **kwargs: started.append(kwargs["steps"]))
+    pg = Playground(blocking=True)
+    assert pg.steps.value == sum(PRESETS["default"].steps)  # the slider shows the total
+    pg.run()
+    pg.steps.value = 7
+    pg.run()
+    assert started == [PRESETS["default"].steps, 7]

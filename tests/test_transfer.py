@@ -174,6 +174,46 @@ def test_auto_scales_start_at_most_512_px_and_split_the_steps():
     assert scale_plan(4096, 2, "auto") == [(2048, 1), (4096, 1)]  # never more scales than steps
 
 
+def test_steps_per_scale_and_their_cost_in_full_size_passes(photo, texture):
+    shapes = []
+    result = transfer(photo, texture, steps=[4, 2], callback=lambda step, losses, image: shapes.append(
+        tuple(image.shape[-2:])), callback_every=1, **TINY)  # fmt: skip
+    assert shapes == [(18, 24)] * 4 + [(36, 48)] * 2 and result.steps_done == 6
+    # A quarter of the pixels costs a quarter of a pass: 4 × 1/4 + 2 × 1.
+    assert result.history["passes"] == pytest.approx([0.25, 0.5, 0.75, 1.0, 2.0, 3.0]) and result.passes == 3.0
+    assert scale_plan(512, [60, 30, 12], "auto") == [(128, 60), (256, 30), (512, 12)]
+    with pytest.raises(SettingsError, match=r"steps \[4, 2\] name 2 scales but scales is 3"):
+        transfer(photo, texture, steps=[4, 2], scales=3, **TINY)
+    with pytest.raises(SettingsError, match="steps must be an integer >= 1"):
+        transfer(photo, texture, steps=[4, 0], **TINY)
+
+
+def test_the_default_preset_costs_at_most_25_full_size_passes():
+    plan = scale_plan(512, PRESETS["default"].steps, PRESETS["default"].scales)
+    assert plan[-1][0] == 512 and len(plan) > 1
+    assert sum(steps * (size / 512) ** 2 for size, steps in plan) <= 25
+
+
+def test_a_coarse_scale_too_small_for_the_network_passes_its_steps_on(photo, texture):
+    shapes = []
+    result = transfer(photo, texture, steps=[3, 2, 1], callback_every=1, **TINY,
+                      callback=lambda step, losses, image: shapes.append(tuple(image.shape[-2:])))  # fmt: skip
+    assert shapes == [(18, 24)] * 5 + [(36, 48)]  # 9×12 px is under relu5_1's 16: its 3 steps ran at 18×24
+    assert result.passes == pytest.approx(5 / 4 + 1)
+
+
+def test_early_stop_ends_a_scale_whose_loss_stopped_falling(photo, texture):
+    full = transfer(photo, texture, steps=[30, 30], **TINY)
+    shapes = []
+    early = transfer(photo, texture, steps=[30, 30], early_stop=0.15, callback_every=1, **TINY,
+                     callback=lambda step, losses, image: shapes.append(tuple(image.shape[-2:])))  # fmt: skip
+    coarse = shapes.count((18, 24))
+    assert full.steps_done == 60 and 6 <= coarse < 30 and shapes[-1] == (36, 48)  # the fine scale still ran
+    totals = early.history["total"][:coarse]
+    assert totals[-1] > 0.85 * totals[-6]  # it ended because its last 5 steps gained less than 15%
+    assert early.passes < full.passes
+
+
 def test_tensor_inputs_are_resized_like_files(photo, texture):
     content = load_image(photo)  # 64×48
     result = transfer(content, load_image(texture), steps=2, **TINY)

@@ -1,0 +1,108 @@
+"""Time to quality of step schedules: judged errors against seconds and full-size pass equivalents.
+
+    python benchmarks/schedule.py    # the old default (one scale, 100 steps) vs today's, 4 pairs, 256 and 512 px
+    python benchmarks/schedule.py --sizes 512 --pairs astronaut:brushstrokes --every 1000 \\
+        --candidates "before=scales=1,steps=100,style_weight=10" "s3=steps=[32,16,19],style_weight=8.5"
+
+Each candidate is the `default` preset with some settings changed (`name=key=value,key=value`; lists in
+brackets); the first candidate is the baseline the others are compared with. Every `--every` steps the image is
+kept and judged afterwards by `stylekit.judge` (relative errors, lower is better), so each run gives a curve.
+A pass equivalent is one VGG evaluation at the final size; at half the side it counts ¼. Prints one row per
+final result with the worst ratio to the baseline, writes every curve point to OUT/schedule.csv and the curves
+to OUT/schedule-SIZE.png. Runs share one process and one loaded model, after a warm-up.
+"""
+
+import argparse
+import ast
+import csv
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from stylekit import sample, transfer
+from stylekit.course import draw_quality
+from stylekit.judge import AXES, quality_curve
+
+CANDIDATES = ["before=scales=1,steps=100,style_weight=10", "default="]  # the default until Nov 2026, and now
+
+PAIRS = ["astronaut:brushstrokes", "coffee:mosaic", "chelsea:great_wave", "rocket:shards"]
+
+
+def parse_candidate(text):
+    """'s3=scales=3,steps=[80,40,10]' -> ('s3', {'scales': 3, 'steps': [80, 40, 10]})."""
+    name, _, rest = text.partition("=")
+    changes, key = {}, None
+    for item in filter(None, _split_top_level(rest)):
+        key, _, value = item.partition("=")
+        try:
+            changes[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            changes[key] = value
+    return name, changes
+
+
+def _split_top_level(text):
+    """Splits on commas outside brackets."""
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        depth += ch == "["
+        depth -= ch == "]"
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    return [*parts, current]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", nargs="+", default=PAIRS)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    parser.add_argument("--candidates", nargs="+", default=CANDIDATES)
+    parser.add_argument("--every", type=int, default=5)
+    parser.add_argument("--out", default="benchmarks/results")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    candidates = dict(map(parse_candidate, args.candidates))
+    transfer(sample("astronaut"), sample("brushstrokes"), size=64, steps=2, progress=False)  # warm-up
+    curves = {}
+    header = f"{'pair':24} {'size':>4} {'candidate':10} {'steps':>5} {'passes':>7} {'seconds':>8} "
+    print(header + " ".join(f"{a:>12}" for a in AXES) + "   / baseline's: seconds " + " ".join(AXES), flush=True)
+    for pair in args.pairs:
+        content, style = map(sample, pair.split(":"))
+        for size in args.sizes:
+            for name, changes in candidates.items():
+                result, points = quality_curve(content, style, args.every, size=size, progress=False, **changes)
+                curves[pair, size, name] = points
+                final, baseline = points[-1], curves[pair, size, next(iter(candidates))][-1]
+                row = (
+                    f"{pair:24} {size:>4} {name:10} {result.steps_done:5d} {result.passes:7.1f} {result.seconds:8.1f} "
+                )
+                ratios = " ".join(f"{final[a] / baseline[a]:8.2f}" for a in ("seconds", *AXES))
+                print(row + " ".join(f"{final[a]:12.4f}" for a in AXES) + f"  {ratios}", flush=True)
+    with open(out / "schedule.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["pair", "size", "candidate", "step", "passes", "seconds", *AXES])
+        for (pair, size, name), points in curves.items():
+            writer.writerows([pair, size, name, *(p[k] for k in ("step", "passes", "seconds", *AXES))] for p in points)
+    for size in args.sizes:
+        plot(curves, args.pairs, size, list(candidates)).savefig(out / f"schedule-{size}.png")
+    print(f"wrote {out / 'schedule.csv'} and the curves, {out / 'schedule-SIZE.png'}")
+
+
+def plot(curves, pairs, size, candidates):
+    """One row of panels per pair: content and style error against pass equivalents and against seconds."""
+    columns = [("passes", "content"), ("passes", "style"), ("seconds", "content"), ("seconds", "style")]
+    figure = Figure(figsize=(4 * len(columns), 3 * len(pairs)))
+    for ax_row, pair in zip(figure.subplots(len(pairs), len(columns), squeeze=False), pairs):
+        for ax, (x, axis) in zip(ax_row, columns):
+            draw_quality(ax, [curves[pair, size, name] for name in candidates], candidates, x, axis)
+            ax.set_title(f"{pair} at {size} px: {axis}", fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
+if __name__ == "__main__":
+    main()

@@ -137,6 +137,8 @@ class Settings:
         if self.save_every < 0:
             raise SettingsError("save_every must be >= 0")
         _check_number("early_stop", self.early_stop)
+        if self.early_stop >= 1:
+            raise SettingsError(f"early_stop is a fraction of the loss, below 1 (0.02: 2%), not {self.early_stop!r}")
         if per_scale and self.scales not in ("auto", len(per_scale)):
             raise SettingsError(f"steps {per_scale} name {len(per_scale)} scales but scales is {self.scales!r}")
         if self.scales != "auto" and (not isinstance(self.scales, int) or not 1 <= self.scales <= self.total_steps):

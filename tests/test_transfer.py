@@ -114,6 +114,7 @@ def test_result_saves_reproducible_settings(photo, texture, tmp_path):
         (dict(style_layers={"relu9_9": 1}), "unknown layer 'relu9_9' for vgg19; valid layers: conv1_1, relu1_1"),
         (dict(optimizer="sgd"), "optimizer must be one of lbfgs, adam"),
         (dict(lbfgs_history=0), "lbfgs_history must be an integer >= 1"),
+        (dict(early_stop=2), "early_stop is a fraction of the loss, below 1"),
         (dict(colour=1), "unknown setting"),
     ],
 )

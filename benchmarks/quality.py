@@ -12,6 +12,7 @@ memory of each run is printed too.
 
 import argparse
 import ast
+import re
 
 import torch
 
@@ -22,9 +23,10 @@ AXES = ("content", "style", "style_unused")
 
 
 def parse_variant(text):
-    """'scales=2,precision=bf16' -> {'scales': 2, 'precision': 'bf16'}."""
+    """'scales=2,precision=bf16,steps=[36,16]' -> {'scales': 2, 'precision': 'bf16', 'steps': [36, 16]}."""
     changes = {}
-    for item in filter(None, text.split(",")):
+    # Commas inside brackets belong to a list value.
+    for item in filter(None, re.split(r",(?![^\[]*\])", text)):
         key, value = item.split("=", 1)
         try:
             changes[key] = ast.literal_eval(value)

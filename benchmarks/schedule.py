@@ -13,11 +13,11 @@ to OUT/schedule-SIZE.png. Runs share one process and one loaded model, after a w
 """
 
 import argparse
-import ast
 import csv
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from quality import parse_variant  # benchmarks/quality.py, beside this file
 
 from stylekit import sample, transfer
 from stylekit.course import draw_quality
@@ -26,33 +26,6 @@ from stylekit.judge import AXES, quality_curve
 CANDIDATES = ["before=scales=1,steps=100,style_weight=10", "default="]  # the default until Nov 2026, and now
 
 PAIRS = ["astronaut:brushstrokes", "coffee:mosaic", "chelsea:great_wave", "rocket:shards"]
-
-
-def parse_candidate(text):
-    """'s3=scales=3,steps=[80,40,10]' -> ('s3', {'scales': 3, 'steps': [80, 40, 10]})."""
-    name, _, rest = text.partition("=")
-    changes, key = {}, None
-    for item in filter(None, _split_top_level(rest)):
-        key, _, value = item.partition("=")
-        try:
-            changes[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            changes[key] = value
-    return name, changes
-
-
-def _split_top_level(text):
-    """Splits on commas outside brackets."""
-    parts, depth, current = [], 0, ""
-    for ch in text:
-        depth += ch == "["
-        depth -= ch == "]"
-        if ch == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += ch
-    return [*parts, current]
 
 
 def main():
@@ -65,7 +38,7 @@ def main():
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    candidates = dict(map(parse_candidate, args.candidates))
+    candidates = {name: parse_variant(changes) for name, _, changes in (c.partition("=") for c in args.candidates)}
     transfer(sample("astronaut"), sample("brushstrokes"), size=64, steps=2, progress=False)  # warm-up
     curves = {}
     header = f"{'pair':24} {'size':>4} {'candidate':10} {'steps':>5} {'passes':>7} {'seconds':>8} "

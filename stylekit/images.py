@@ -154,13 +154,10 @@ def to_pil(image):
     return Image.fromarray((a * 255 + 0.5).astype(np.uint8), "RGB")
 
 
-def png_bytes(image, max_side=None):
-    """A tensor or PIL image as PNG file contents, shrunk to ``max_side`` if given (previews, notebooks)."""
-    pil = to_pil(image) if torch.is_tensor(image) else image.copy()
-    if max_side:
-        pil.thumbnail((max_side, max_side))
+def png_bytes(image):
+    """A (1, 3, H, W) tensor as PNG file contents (previews, notebooks)."""
     buffer = io.BytesIO()
-    pil.save(buffer, format="PNG")
+    to_pil(image).save(buffer, format="PNG")
     return buffer.getvalue()
 
 

@@ -18,21 +18,32 @@ UNUSED = ("relu1_2", "relu2_2", "relu3_4", "relu4_4")
 AXES = ("content", "style", "style_unused")  # what a comparison reports
 
 
-def judge(image, content, style):
-    """{'content': ..., 'style': mean over GATYS, 'style_unused': mean over UNUSED, plus one entry per layer}."""
+def judge(image, content, style, targets=None):
+    """{'content': ..., 'style': mean over GATYS, 'style_unused': mean over UNUSED, plus one entry per layer}.
+
+    ``targets`` (from ``judge_targets``) saves recomputing the content and style responses when many images
+    of one size are judged against the same pair.
+    """
     vgg = cached_vgg("vgg19", "original", "max")
-    size = max(image.shape[-2:])
-    c = load_image(content, tuple(image.shape[-1:-3:-1])) if not torch.is_tensor(content) else content
-    s = load_image(style, size) if not torch.is_tensor(style) else style
+    fc, fs = targets or judge_targets(content, style, image.shape[-1], image.shape[-2])
     layers = GATYS + UNUSED
     with torch.no_grad():
-        f, fc, fs = vgg(image.float(), layers + ("relu4_2",)), vgg(c, ["relu4_2"]), vgg(s, layers)
+        f = vgg(image.float(), layers + ("relu4_2",))
     scores = {"content": _relative(f["relu4_2"], fc["relu4_2"])}
     for layer in layers:
-        scores[layer] = _relative(gram(f[layer]), gram(fs[layer]))
+        scores[layer] = _relative(gram(f[layer]), fs[layer])
     scores["style"] = sum(scores[layer] for layer in GATYS) / len(GATYS)
     scores["style_unused"] = sum(scores[layer] for layer in UNUSED) / len(UNUSED)
     return scores
+
+
+def judge_targets(content, style, width, height):
+    """The content's relu4_2 response at ``width``×``height`` and the style's Gram matrices at that longest side."""
+    vgg = cached_vgg("vgg19", "original", "max")
+    c = load_image(content, (width, height)) if not torch.is_tensor(content) else content
+    s = load_image(style, max(width, height)) if not torch.is_tensor(style) else style
+    with torch.no_grad():
+        return vgg(c, ["relu4_2"]), {layer: gram(f) for layer, f in vgg(s, GATYS + UNUSED).items()}
 
 
 def _relative(x, target):
@@ -50,9 +61,10 @@ def quality_curve(content, style, every=5, **settings):
 
     result = transfer(content, style, callback=keep, callback_every=every, **settings)
     kept[result.steps_done] = result.image
+    targets = judge_targets(content, style, result.image.shape[-1], result.image.shape[-2])
     points = []
     for step, image in sorted(kept.items()):
-        scores = judge(resize_tensor(image, result.image), content, style)
+        scores = judge(resize_tensor(image, result.image), content, style, targets)
         points.append({"step": step, "passes": result.history["passes"][step - 1],
                        "seconds": result.history["seconds"][step - 1],
                        **{axis: scores[axis] for axis in AXES}})  # fmt: skip

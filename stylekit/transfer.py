@@ -7,6 +7,7 @@ terms, ``history`` every step's.
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
@@ -52,6 +53,8 @@ def _build_stages(s, content, styles, masks):
     device, dtype = pick_device(s.device), pick_dtype(s.precision, s.device)
     model = cached_vgg(s.model, s.weights, s.pooling, str(device), dtype)
     encoder = ThesisInput(model).to(device) if s.normalization == "thesis" else model
+    # Files are decoded once here; each scale resizes the decoded image.
+    content, styles = _decoded(content), [_decoded(x) for x in styles]
     plan, stages, carried = scale_plan(s.size, s.steps, s.scales), [], 0
     for i, (size, steps) in enumerate(plan):
         try:
@@ -198,6 +201,10 @@ def _initial_image(s, stage):
     if s.init == "noise":
         return torch.rand(reference.shape, generator=torch.Generator().manual_seed(s.seed)).to(reference.device)
     return images.as_tensor(s.init, tuple(reference.shape[-1:-3:-1]), "init").to(reference.device)
+
+
+def _decoded(source):
+    return images.open_image(source) if isinstance(source, (str, Path)) else source
 
 
 def _listed(x):

@@ -1,4 +1,4 @@
-"""Command line: ``stylekit transfer``, ``stylekit demo``, ``stylekit layers``.
+"""Command line: ``stylekit transfer``, ``demo``, ``layers``; fast models: ``stylekit train``, ``stylize``.
 
 Problems a user can fix print one line and exit 2; Ctrl-C saves the latest image and exits 130.
 """
@@ -9,9 +9,11 @@ import warnings
 from pathlib import Path
 
 from .errors import StylekitError
-from .images import read_settings
+from .fast import load_fast, shipped_models, stylize
+from .images import open_image, read_settings
 from .samples import sample
 from .settings import CHOICES, PRESETS, Settings
+from .train import train_fast
 from .transfer import transfer
 from .vgg import LAYERS, channels
 from .weights import SOURCES
@@ -130,6 +132,27 @@ def build_parser():
     demo.add_argument("-o", "--output", default="stylekit-demo.png")
     demo.add_argument("--steps", type=_steps, help="default: the default preset's")
     demo.add_argument("--size", type=_size, default=256)
+    train = commands.add_parser("train", help="train a fast model for one style (Johnson et al.)")
+    train.add_argument("style", help="style image")
+    train.add_argument("-o", "--output", required=True, help="model file to write, e.g. mosaic.pt")
+    train.add_argument("--photos", metavar="DIR", help="train on this folder's images (default: the bundled set)")
+    train.add_argument("--size", type=int, help="side of the training crops (default: 256 on a GPU, 192 on a CPU)")
+    train.add_argument("--steps", type=int, default=2000, help="training steps (default 2000)")
+    train.add_argument("--batch", type=int, default=4, help="photos per step (default 4)")
+    train.add_argument("--style-weight", type=float, default=9.0, help="beta (default 9, as transfer's default)")
+    train.add_argument("--style-size", type=int, default=512, help="the style image's side: stroke size (512)")
+    train.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (default 0.001)")
+    train.add_argument("--checkpoint-every", type=int, default=100, metavar="N", help="save a checkpoint every N steps")
+    train.add_argument("--device", default="auto")
+    train.add_argument("--precision", default="auto", choices=CHOICES["precision"])
+    styl = commands.add_parser("stylize", help="style photos with a fast model: one forward pass each")
+    styl.add_argument("model", help="a model file, or the name of a shipped model: " + ", ".join(shipped_models()))
+    styl.add_argument("photos", nargs="+", metavar="PHOTO")
+    styl.add_argument("-o", "--output", required=True, help="a PNG for one photo; a folder for several")
+    styl.add_argument("--size", type=_size, default=512, help="longest side N, or WxH (default 512)")
+    styl.add_argument("--strength", type=float, default=1.0, help="0: the photo, 1: fully styled (default)")
+    styl.add_argument("--colours", default="style", choices=("style", "luminance"))
+    styl.add_argument("--device", default="auto")
     layers = commands.add_parser("layers", help="list a model's layer names and torchvision indices")
     layers.add_argument("--model", default="vgg19", choices=LAYERS)
     return parser
@@ -150,6 +173,10 @@ def _main(argv):
         args = build_parser().parse_args(argv)
         if args.command == "layers":
             return _print_layers(args.model)
+        if args.command == "train":
+            return _train(args)
+        if args.command == "stylize":
+            return _stylize(args)
         if args.command == "demo":
             args.content, args.style = sample("astronaut"), [sample("brushstrokes")]
             args.settings_from, args.preset = None, "default"
@@ -194,10 +221,44 @@ def _run(args, flags):
     return 0
 
 
-def _check_output(output, inputs):
+def _train(args):
+    output = _check_output(args.output, [args.style], suffix=".pt")
+    checkpoint = output.with_suffix(".checkpoint.pt")
+    if checkpoint.exists():
+        print(f"stylekit: resuming from {checkpoint}", file=sys.stderr)
+    options = ("size", "steps", "batch", "style_weight", "style_size", "lr", "checkpoint_every", "device", "precision")
+    model = train_fast(args.style, args.photos, checkpoint=checkpoint, **{k: getattr(args, k) for k in options})
+    steps = len(model.history["total"])
+    if model.stopped:
+        print(f"stylekit: interrupted at step {steps}; saved {checkpoint}: run the same command to resume",
+              file=sys.stderr)  # fmt: skip
+        return 130
+    model.save(output)
+    checkpoint.unlink(missing_ok=True)
+    print(f"saved {output.resolve()} ({steps} steps, {model.history['seconds'][-1] / 60:.1f} min training)")
+    return 0
+
+
+def _stylize(args):
+    model = load_fast(args.model, args.device)
+    several = len(args.photos) > 1 or Path(args.output).is_dir()
+    if several and not Path(args.output).is_dir():
+        raise StylekitError(f"{len(args.photos)} photos need an existing folder as output, not {args.output}")
+    for photo in args.photos:  # every photo readable before the first is styled
+        open_image(photo)
+    for photo in args.photos:
+        target = Path(args.output) / f"{Path(photo).stem}_{model.style}.png" if several else Path(args.output)
+        output = _check_output(target, args.photos)
+        result = stylize(model, photo, args.size, args.strength, args.colours)
+        result.save(output)
+        print(f"saved {output.resolve()} ({result.seconds:.2f} s)")
+    return 0
+
+
+def _check_output(output, inputs, suffix=".png"):
     output = Path(output)
-    if output.suffix.lower() != ".png":
-        raise StylekitError(f"output must be a .png file, not {output}")
+    if output.suffix.lower() != suffix:
+        raise StylekitError(f"output must be a {suffix} file, not {output}")
     if not output.parent.is_dir():
         raise StylekitError(f"output folder {output.parent} does not exist")
     for path in filter(None, inputs):

@@ -74,12 +74,9 @@ class Objective:
         self.weights = dict(content=content_weight, style=style_weight, tv=tv_weight)
         self.layers = list(dict.fromkeys([*content_layers, *style_layers]))
         # Either image may be None when its layers are empty (reconstructions use one of the two).
+        self.content_layers, self.relative = content_layers, relative
+        self.set_content(content)
         with torch.no_grad():
-            targets = _features(model, content, content_layers)
-            self.content = {
-                k: (p.float(), content_layers[k] / _norm(content_loss(torch.zeros_like(p), p), relative))
-                for k, p in targets.items()
-            }
             # Several style images: one blended target, or with masks one target per style and region.
             self.kind = STYLE_LOSSES[style_loss]
             styles = style if isinstance(style, (list, tuple)) else [style]
@@ -92,6 +89,15 @@ class Objective:
                 self.style.append(
                     (mask, {k: (t, style_layers[k] / _norm(self.kind.zero(t), relative)) for k, t in targets.items()})
                 )
+
+    def set_content(self, content):
+        """New content targets, the style's kept: a fast model's training gives every batch of photos its own."""
+        with torch.no_grad():
+            targets = _features(self.model, content, self.content_layers)
+            self.content = {
+                k: (p.float(), self.content_layers[k] / _norm(content_loss(torch.zeros_like(p), p), self.relative))
+                for k, p in targets.items()
+            }
 
     @classmethod
     def for_settings(cls, model, content, style, settings, blend=None, masks=None):
@@ -135,7 +141,8 @@ class GramLoss:
         return sum(b * gram(f) for f, b in zip(features, blend))
 
     def __call__(self, features, target, mask=None):
-        return style_layer_loss(features, target, mask)
+        # A batch (a fast model's training) averages its images' losses: each image should carry the style.
+        return sum(style_layer_loss(f[None], target, mask) for f in features) / len(features)
 
     def zero(self, target):
         return _gram_loss(torch.zeros_like(target), target)

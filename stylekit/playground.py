@@ -8,7 +8,6 @@ click handler instead (tests). Works with ipywidgets 7 (Colab) and 8.
 """
 
 import base64
-import html
 import io
 import threading
 import time
@@ -20,25 +19,12 @@ from PIL import ImageOps
 from . import images, samples
 from .course import loss_figure
 from .errors import StylekitError
+from .instant import Instant
 from .settings import CHOICES, PRESETS, Settings
 from .transfer import transfer
 from .vgg import LAYERS, gatys_style_layers
 from .weights import available
-
-UPLOAD = "upload…"
-NONE = "none"
-
-
-def uploaded(upload):
-    """(name, bytes) of a FileUpload's latest file, for ipywidgets 8 (tuple of dicts) and 7 (dict by name)."""
-    value = upload.value
-    if not value:
-        return None
-    if isinstance(value, dict):  # ipywidgets 7
-        name, item = list(value.items())[-1]
-        return name, bytes(item["content"])
-    item = value[-1]
-    return item["name"], bytes(item["content"])
+from .widgets import NONE, ImagePicker, error_html, labelled, thumbnail
 
 
 def _loss_plot(history):
@@ -49,18 +35,13 @@ def _loss_plot(history):
     return buffer.getvalue()
 
 
-def error_html(message):
-    """How every error appears in the page: one line, escaped, never a traceback."""
-    return f"<b>Error:</b> {html.escape(message)}"
-
-
 class Runner:
     """One background run at a time, with a preview, a loss plot, a progress bar and a status line."""
 
     def __init__(self, blocking, preview_every=5):
         self.blocking, self.preview_every = blocking, preview_every
         # Hidden until the first image arrives (an empty Image shows as a broken picture).
-        self.preview = w.Image(format="png", layout=w.Layout(width="320px", display="none"))
+        self.preview = w.Image(format="png", layout=w.Layout(width="512px", display="none"))
         self.plot = w.Image(format="png", layout=w.Layout(width="420px", display="none"))
         self.progress = w.IntProgress(value=0, min=0, max=1, description="progress")
         self.status = w.HTML("Ready.")
@@ -144,32 +125,6 @@ class Runner:
             self.run_button.disabled, self.stop_button.disabled = False, True
 
 
-class ImagePicker:
-    """A bundled sample, an uploaded file, or (``optional``) none."""
-
-    def __init__(self, label, names, value, optional=False):
-        self.choice = w.Dropdown(
-            options=([NONE] if optional else []) + names + [UPLOAD], value=value, description=label
-        )
-        self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload")
-
-    def get(self):
-        """A path, a PIL image or None; raises StylekitError for a missing or unreadable upload."""
-        if self.choice.value == NONE:
-            return None
-        if self.choice.value != UPLOAD:
-            return samples.sample(self.choice.value)
-        file = uploaded(self.upload)
-        if file is None:
-            raise StylekitError(f"{self.choice.description}: choose a file to upload first")
-        name, data = file
-        return images.open_image(io.BytesIO(data), name=name)
-
-    @property
-    def widget(self):
-        return w.HBox([self.choice, self.upload])
-
-
 class Playground:
     def __init__(self, blocking=False):
         self.runner = Runner(blocking)
@@ -183,10 +138,20 @@ class Playground:
         self.save_button = w.Button(description="Save PNG", icon="download")
         self.save_button.on_click(lambda _: self.save())
         self.download = w.HTML()
+        self.content_thumb, self.style_thumb = (w.Image(format="png", layout=w.Layout(width="120px")) for _ in "cs")
+        for picker in (self.content, self.style):
+            for control in (picker.choice, picker.upload):
+                control.observe(lambda _: self._show_thumbnails(), "value")
+        self._show_thumbnails()
         self.reconstruct = Reconstructions(self, blocking)
-        self.widget = w.Tab(children=[self._transfer_tab(), self.reconstruct.widget])
-        for i, title in enumerate(("Style transfer", "Reconstructions")):
+        # Instant first: a student's first move gets an answer in under a second.
+        self.instant = Instant(ImagePicker("photo", samples.contents(), "chelsea"))
+        tabs = {"Instant (fast model)": self.instant.widget, "Style transfer": self._transfer_tab(),
+                "Reconstructions": self.reconstruct.widget}  # fmt: skip
+        self.widget = w.Tab(children=list(tabs.values()))
+        for i, (title, tab) in enumerate(tabs.items()):
             self.widget.set_title(i, title)
+            tab.add_class(f"stylekit-tab-{i}")
 
     def _make_image_pickers(self):
         self.content = ImagePicker("content", samples.contents(), "chelsea")
@@ -212,9 +177,11 @@ class Playground:
         }
         usable = [k for k, (_, _, reason) in self.models.items() if reason is None]
         self.model = w.Dropdown(options=usable, description="model")
-        unavailable = [f"<li>{k}: {reason}</li>" for k, (_, _, reason) in self.models.items() if reason]
+        unavailable = [k for k, (_, _, reason) in self.models.items() if reason]
         self.model_note = w.HTML(
-            f"<small>Unavailable here:<ul>{''.join(unavailable)}</ul></small>" if unavailable else ""
+            f"<small>Need the internet once (or a cached download): {', '.join(unavailable)}</small>"
+            if unavailable
+            else ""
         )
 
     def _make_settings(self):
@@ -342,47 +309,47 @@ class Playground:
         return saved
 
     def _transfer_tab(self):
+        """The essentials in view, the rarely used settings folded away, the image large."""
         r = self.runner
+        pictures = w.HBox([labelled(self.content_thumb, "content"), labelled(self.style_thumb, "style")])
+        essentials = [self.content.widget, self.style.widget, pictures, self.preset, self.size, self.steps,
+                      self.style_weight, self.colours]  # fmt: skip
         layer_rows = [w.HBox([box, weight]) for box, weight in self.style_layers.values()]
-        controls = w.VBox(
-            [
-                self.content.widget,
-                self.style.widget,
-                self.style2.widget,
-                self.share,
-                self.mask.widget,
+        more = {
+            "Second style and mask": [self.style2.widget, self.share, self.mask.widget],
+            "Network": [
                 self.model,
                 self.model_note,
-                self.preset,
-                self.content_weight,
-                self.style_weight,
-                w.HBox([self.use_tv, self.tv_weight]),
-                self.lr,
-                self.steps,
-                self.size,
-                self.optimizer,
-                self.init,
                 self.pooling,
-                self.colours,
-                self.style_scale,
-                self.style_loss,
                 self.layer_kind,
                 self.content_layer,
                 w.HTML("style layers and weights w<sub>l</sub>"),
                 *layer_rows,
-            ]
-        )
-        output = w.VBox(
-            [
-                w.HBox([r.run_button, r.stop_button, self.save_button]),
-                r.progress,
-                r.status,
-                r.preview,
-                r.plot,
-                self.download,
-            ]
-        )
+            ],
+            "Loss and optimiser": [
+                self.content_weight,
+                w.HBox([self.use_tv, self.tv_weight]),
+                self.style_loss,
+                self.style_scale,
+                self.optimizer,
+                self.lr,
+                self.init,
+            ],
+        }
+        folded = w.Accordion(children=[w.VBox(rows) for rows in more.values()], selected_index=None)
+        for i, title in enumerate(more):
+            folded.set_title(i, title)
+        controls = w.VBox([*essentials, folded], layout=w.Layout(width="440px"))
+        output = w.VBox([w.HBox([r.run_button, r.stop_button, self.save_button]), r.progress, r.status, r.preview,
+                         r.plot, self.download])  # fmt: skip
         return w.HBox([controls, output])
+
+    def _show_thumbnails(self):
+        for picker, image in ((self.content, self.content_thumb), (self.style, self.style_thumb)):
+            try:
+                image.value = thumbnail(picker.get())
+            except StylekitError:
+                image.value = b""  # an upload not made yet: the Run button names the problem
 
 
 class Reconstructions:

@@ -17,7 +17,7 @@ class Result:
 
     @property
     def steps_done(self):
-        return len(self.history["total"])
+        return len(self.history.get("total", ()))  # a fast model's result has no steps
 
     @property
     def seconds(self):

@@ -61,9 +61,10 @@ def voila(tmp_path):
         log.close()
 
 
-def set_slider(page, label, value):
+def set_slider(scope, label, value):
     """Types into an ipywidgets slider's editable readout, as a person can."""
-    readout = page.locator(f".widget-slider:has(label:text-is('{label}')) .widget-readout").first
+    readout = scope.locator(f".widget-slider:has(label:text-is('{label}')) .widget-readout").first
+    page = scope.page if hasattr(scope, "page") else scope
     readout.click()
     page.keyboard.press("Control+A")
     page.keyboard.type(str(value))
@@ -91,10 +92,27 @@ def test_playground_in_voila_run_and_stop(voila):
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1400})
             page.goto(voila, timeout=120_000)
-            run = page.locator(".stylekit-run").first
-            run.wait_for(state="visible", timeout=180_000)
-            set_slider(page, "size", 48)
-            set_slider(page, "steps", 1000)
+            # The first tab: a shipped fast model restyles the photo as soon as the page opens.
+            instant = page.locator(".stylekit-instant").first
+            instant.wait_for(state="visible", timeout=180_000)
+            page.screenshot(path=str(ARTIFACTS / "playground.png"), full_page=True)
+            first_tab = page.locator(".stylekit-tab-0").first
+            assert "px in" in page.locator(".stylekit-instant-status").first.inner_text()
+            assert first_tab.locator("img").count() >= 3  # photo and style thumbnails, the result
+            before = instant.get_attribute("src")
+            set_slider(first_tab, "strength", 0.3)
+            page.wait_for_function(
+                "([el, before]) => el.getAttribute('src') !== before",
+                arg=[instant.element_handle(), before],
+                timeout=30_000,
+            )
+            # The optimisation tab, essentials in view.
+            page.get_by_text("Style transfer", exact=True).first.click()
+            tab = page.locator(".stylekit-tab-1").first
+            run = tab.locator(".stylekit-run").first
+            run.wait_for(state="visible", timeout=60_000)
+            set_slider(tab, "size", 48)
+            set_slider(tab, "steps", 1000)
             preview = page.locator(".stylekit-preview").first
             before = preview.get_attribute("src")
             run.click()
@@ -107,7 +125,7 @@ def test_playground_in_voila_run_and_stop(voila):
             status = page.locator(".stylekit-status").first
             status.filter(has_text="Stopped at step").wait_for(timeout=60_000)
             text = status.inner_text()
-            page.screenshot(path=str(ARTIFACTS / "playground.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / "playground-transfer.png"), full_page=True)
         finally:
             browser.close()
     assert "the latest image is kept" in text

@@ -8,8 +8,10 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image
 
-from stylekit import PRESETS, read_settings
-from stylekit.playground import UPLOAD, Playground, uploaded
+from stylekit import PRESETS, read_settings, train_fast
+from stylekit.instant import Instant
+from stylekit.playground import Playground
+from stylekit.widgets import UPLOAD, ImagePicker, uploaded
 
 
 @pytest.fixture
@@ -85,10 +87,8 @@ def test_presets_fill_the_controls(playground):
 
 def test_only_available_models_are_selectable(playground):
     assert playground.model.options == ("vgg19 · original",)
-    assert (
-        "vgg16 · torchvision" in playground.model_note.value
-        and "connect to the internet" in playground.model_note.value
-    )
+    note = playground.model_note.value
+    assert "vgg16 · torchvision" in note and "internet" in note and "checkpoints" not in note  # no cache paths
 
 
 def test_uploads_with_ipywidgets_7_and_8_values():
@@ -212,3 +212,35 @@ def test_the_presets_steps_per_scale_reach_the_run_until_the_slider_moves(offlin
     pg.steps.value = 7
     pg.run()
     assert started == [PRESETS["default"].steps, 7]
+
+
+@pytest.fixture
+def instant(tmp_path, texture, photo):
+    train_fast(texture, [photo], size=64, steps=2, batch=1, style_size=64, progress=False).save(tmp_path / "mine.pt")
+    tab = Instant(ImagePicker("photo", ["chelsea", "coffee"], "chelsea"), folder=tmp_path)
+    tab.model.value = str(tmp_path / "mine.pt")
+    return tab
+
+
+def test_instant_mode_restyles_as_the_controls_move(instant):
+    assert instant.photo_thumb.value and instant.style_thumb.value  # what goes in, side by side
+    first = instant.result.value
+    assert Image.open(io.BytesIO(first)).size == (512, 341) and "512×341 px in" in instant.status.value
+    shown = []
+    for change in (lambda: setattr(instant.strength, "value", 0.4),
+                   lambda: setattr(instant.keep_colours, "value", True),
+                   lambda: setattr(instant.size, "value", 256),
+                   lambda: setattr(instant.photo.choice, "value", "coffee")):  # fmt: skip
+        change()
+        shown.append(instant.result.value)
+    assert len({first, *shown}) == 5  # every change showed a new image
+    assert Image.open(io.BytesIO(shown[-1])).size == (256, 171)
+
+
+def test_instant_mode_without_a_model_or_upload_says_why(instant, tmp_path):
+    instant.photo.choice.value = UPLOAD
+    assert "choose a file to upload first" in instant.status.value
+    empty = Instant(ImagePicker("photo", ["chelsea"], "chelsea"), folder=tmp_path / "nowhere")
+    empty.model.options = []
+    empty.update()
+    assert "no fast model here" in empty.status.value

@@ -1,0 +1,64 @@
+"""Widgets the playground's tabs share: image pickers with uploads, thumbnails, and how errors are shown."""
+
+import html
+import io
+
+import ipywidgets as w
+
+from . import images, samples
+from .errors import StylekitError
+
+UPLOAD = "upload…"
+NONE = "none"
+
+
+def uploaded(upload):
+    """(name, bytes) of a FileUpload's latest file, for ipywidgets 8 (tuple of dicts) and 7 (dict by name)."""
+    value = upload.value
+    if not value:
+        return None
+    if isinstance(value, dict):  # ipywidgets 7
+        name, item = list(value.items())[-1]
+        return name, bytes(item["content"])
+    item = value[-1]
+    return item["name"], bytes(item["content"])
+
+
+def error_html(message):
+    """How every error appears in the page: one line, escaped, never a traceback."""
+    return f"<b>Error:</b> {html.escape(message)}"
+
+
+class ImagePicker:
+    """A bundled sample, an uploaded file, or (``optional``) none."""
+
+    def __init__(self, label, names, value, optional=False):
+        self.choice = w.Dropdown(
+            options=([NONE] if optional else []) + names + [UPLOAD], value=value, description=label
+        )
+        self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload")
+
+    def get(self):
+        """A path, a PIL image or None; raises StylekitError for a missing or unreadable upload."""
+        if self.choice.value == NONE:
+            return None
+        if self.choice.value != UPLOAD:
+            return samples.sample(self.choice.value)
+        file = uploaded(self.upload)
+        if file is None:
+            raise StylekitError(f"{self.choice.description}: choose a file to upload first")
+        name, data = file
+        return images.open_image(io.BytesIO(data), name=name)
+
+    @property
+    def widget(self):
+        return w.HBox([self.choice, self.upload])
+
+
+def thumbnail(image, side=160):
+    """PNG bytes of ``image`` (path, PIL image or tensor) with its longest side ``side``."""
+    return images.png_bytes(images.as_tensor(image, side, "thumbnail"))
+
+
+def labelled(image, label):
+    return w.VBox([image, w.HTML(f"<small>{label}</small>")])

@@ -75,6 +75,7 @@ class Objective:
         self.layers = list(dict.fromkeys([*content_layers, *style_layers]))
         # Either image may be None when its layers are empty (reconstructions use one of the two).
         self.content_layers, self.relative = content_layers, relative
+        self.extra = {}  # more terms: name -> function of the image giving a weighted loss
         self.set_content(content)
         with torch.no_grad():
             # Several style images: one blended target, or with masks one target per style and region.
@@ -118,6 +119,9 @@ class Objective:
             "tv": tv_loss(image) if self.weights["tv"] else zero,
         }
         terms["total"] = sum(self.weights[k] * terms[k] for k in ("content", "style", "tv"))
+        for name, term in self.extra.items():  # e.g. video's temporal loss, weighted by its own λ
+            terms[name] = term(image)
+            terms["total"] = terms["total"] + terms[name]
         return terms
 
 

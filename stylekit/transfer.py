@@ -27,7 +27,7 @@ EARLY_STOP_WINDOW = 5  # steps over which early_stop compares the loss
 
 
 def transfer(content, style=None, preset="default", *, mask=None, callback=None, callback_every=10, stop=None,
-             snapshot_path=None, progress=True, **settings):  # fmt: skip
+             snapshot_path=None, progress=True, start=None, extra_terms=None, **settings):  # fmt: skip
     """Optimises an image that has ``content``'s content and ``style``'s style.
 
     ``content``/``style``: a path, a PIL image or a (1, 3, H, W) tensor in [0, 1]. ``settings``
@@ -35,14 +35,19 @@ def transfer(content, style=None, preset="default", *, mask=None, callback=None,
     placed by ``mask``: one greyscale image per style (path, PIL or tensor), white where that style
     applies, black where none does; edges are softened. ``callback(step, losses, image)`` runs every
     ``callback_every`` steps; ``stop`` (e.g. a ``threading.Event``) ends the run after the current
-    step; Ctrl-C does too. Either way the result holds the latest image.
+    step; Ctrl-C does too. Either way the result holds the latest image. ``start`` (a tensor) replaces the
+    first scale's starting image; ``extra_terms`` adds loss terms to the objective, {name: function of the
+    image giving a weighted loss}, for one-scale runs (video's temporal loss).
     """
     s = resolve(preset, settings)
     stages = _build_stages(s, content, _listed(style), _listed(mask))
+    if extra_terms and len(stages) > 1:
+        raise SettingsError("extra loss terms need a run of one scale (steps=N, scales=1)")
+    stages[0].objective.extra = extra_terms or {}
     described = s.describe(content, style, mask)
     with tqdm(total=s.total_steps, desc="stylekit", disable=not progress, unit="step") as bar:
         loop = _Loop(s, bar, callback, callback_every, stop, snapshot_path, described)
-        image, stage, stopped = _run(stages, s, loop)
+        image, stage, stopped = _run(stages, s, loop, start)
     return Result(stage.present(image.detach()).cpu(), loop.final_history(), described, stopped, loop.snapshots)
 
 
@@ -69,14 +74,14 @@ def _build_stages(s, content, styles, masks):
     return stages
 
 
-def _run(stages, s, loop):
+def _run(stages, s, loop, start=None):
     """Optimises scale by scale: (the latest image, its stage, why the run stopped early or None)."""
-    image = None
+    image = None if start is None else colour.luminance(start) if s.colours == "luminance" else start
     try:
         for stage in stages:
             # Coarse to fine: each scale starts from the previous scale's result, upsampled.
             start = images.resize_tensor(image, stage.reference) if image is not None else _initial_image(s, stage)
-            image = start.detach().requires_grad_(True)
+            image = start.detach().contiguous().requires_grad_(True)  # L-BFGS flattens its gradient: a view
             if _optimise(stage, image, s, loop):
                 return image, stage, "stopped"
     except KeyboardInterrupt:
@@ -168,8 +173,8 @@ class _Loop:
     def after_step(self, losses, image, present):
         """Returns True when the run should stop."""
         self.step += 1
-        for k in TERMS:
-            self.history[k].append(losses[k])  # tensors: reading them would wait for a GPU every step
+        for k in losses:
+            self.history.setdefault(k, []).append(losses[k])  # tensors: reading them would wait for a GPU each step
         self.history["seconds"].append(time.perf_counter() - self.started)
         self.history["passes"].append(self.passes)
         self.bar.update(1)
@@ -189,7 +194,8 @@ class _Loop:
 
     def final_history(self):
         """The history as floats, read once at the end."""
-        return {k: torch.stack(v).float().tolist() if k in TERMS else v for k, v in self.history.items()}
+        clocks = ("seconds", "passes")  # floats already; the loss terms are tensors
+        return {k: v if k in clocks else torch.stack(v).float().tolist() for k, v in self.history.items()}
 
 
 def _initial_image(s, stage):

@@ -5,7 +5,8 @@ transfer.py (the loop) -> result.py (what it returns); settings.py holds what de
 presets. Side rooms, read when needed: weights.py (where VGG's weights come from), device.py (CPU/GPU,
 fp32/bf16), memory.py (the peak memory estimate), images.py (files in and out), colour.py, judge.py,
 cli.py, playground.py. Fast models (Johnson et al.): fast.py (the network, its file, stylize) and
-train.py. Notebook 4 writes the whole algorithm out in one cell of plain PyTorch.
+train.py. Video (Ruder et al.): flow.py (optical flow and where to trust it) and video.py. Notebook 4
+writes the whole algorithm out in one cell of plain PyTorch.
 """
 
 from .errors import ImageError, SettingsError, StylekitError, WeightsUnavailable
@@ -18,6 +19,7 @@ from .settings import CHOICES, PRESETS, Settings
 from .train import train_fast
 from .transfer import transfer
 from .vgg import LAYERS, VGG
+from .video import video
 from .weights import available, load_vgg
 
 __all__ = [
@@ -49,5 +51,6 @@ __all__ = [
     "train_fast",
     "transfer",
     "tv_loss",
+    "video",
 ]
 __version__ = "0.1.0"

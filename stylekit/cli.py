@@ -1,13 +1,15 @@
-"""Command line: ``stylekit transfer``, ``demo``, ``layers``; fast models: ``stylekit train``, ``stylize``.
+"""Command line: ``stylekit transfer``, ``demo``, ``layers``, ``video``, ``batch``; fast models: ``train``, ``stylize``.
 
 Problems a user can fix print one line and exit 2; Ctrl-C saves the latest image and exits 130.
 """
 
 import argparse
+import os
 import sys
 import warnings
 from pathlib import Path
 
+from .batch import batch, summary_table
 from .errors import StylekitError
 from .fast import load_fast, shipped_models, stylize
 from .images import open_image, read_settings
@@ -16,6 +18,7 @@ from .settings import CHOICES, PRESETS, Settings
 from .train import train_fast
 from .transfer import transfer
 from .vgg import LAYERS, channels
+from .video import video
 from .weights import SOURCES
 
 
@@ -116,6 +119,9 @@ _SETTINGS = [
 ]
 
 
+_VIDEO_OWN = {"--size", "--steps", "--early-stop", "--model"}  # flags `video` gives a meaning of its own
+
+
 def build_parser():
     parser = _Parser(prog="stylekit", description="Neural style transfer (Gatys et al.) with VGG16/VGG19.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -153,6 +159,34 @@ def build_parser():
     styl.add_argument("--strength", type=float, default=1.0, help="0: the photo, 1: fully styled (default)")
     styl.add_argument("--colours", default="style", choices=("style", "luminance"))
     styl.add_argument("--device", default="auto")
+    clip = commands.add_parser("video", help="style a video (or a folder of frames) with temporal consistency")
+    clip.add_argument("input", help="a video file, or a folder of frames")
+    clip.add_argument("style", nargs="*", help="style image(s) (not with --model)")
+    clip.add_argument("-o", "--output", required=True, help="an .mp4, or a folder for the frames")
+    clip.add_argument("--preset", default="default", choices=PRESETS)
+    clip.add_argument("--size", type=_size, default=512, help="longest side N, or WxH (default 512)")
+    clip.add_argument("--temporal-weight", type=float, default=30.0, help="lambda of the temporal loss (0: off)")
+    clip.add_argument("--steps-first", type=_steps, help="steps of the first frame (default: the preset's)")
+    clip.add_argument("--steps", type=int, default=12, help="steps of every later frame (default 12)")
+    clip.add_argument("--early-stop", type=float, default=0.02, help="later frames end when the loss stalls")
+    clip.add_argument("--model", help="style each frame with this fast model (file or shipped name) instead")
+    clip.add_argument("--blend", type=float, default=0.7, help="with --model: share of the warped previous frame")
+    clip.add_argument("--fps", type=float, help="frame rate of a folder of frames (default 24)")
+    for flag, kind, help_text in _SETTINGS:
+        if flag not in _VIDEO_OWN:
+            clip.add_argument(flag, type=kind, help=help_text)
+    many = commands.add_parser("batch", help="every content × every style into a folder; resumable; Ray")
+    many.add_argument("content", nargs="+", help="content images: files, folders, globs")
+    many.add_argument("--style", nargs="+", default=[], help="style images: files, folders, globs")
+    many.add_argument("-o", "--output", required=True, help="output folder (content__style.png, summary.csv)")
+    many.add_argument("--preset", default="default", choices=PRESETS)
+    many.add_argument("--model", help="style with this fast model (file or shipped name) instead of transfer")
+    many.add_argument("--strength", type=float, help="with --model: 0 the photo, 1 fully styled")
+    many.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                      help="run items as Ray tasks on a cluster (default: RAY_ADDRESS or the local one)")  # fmt: skip
+    for flag, kind, help_text in _SETTINGS:
+        if flag != "--model":
+            many.add_argument(flag, type=kind, help=help_text)
     layers = commands.add_parser("layers", help="list a model's layer names and torchvision indices")
     layers.add_argument("--model", default="vgg19", choices=LAYERS)
     return parser
@@ -177,6 +211,10 @@ def _main(argv):
             return _train(args)
         if args.command == "stylize":
             return _stylize(args)
+        if args.command == "batch":
+            return _batch(args)
+        if args.command == "video":
+            return _video(args)
         if args.command == "demo":
             args.content, args.style = sample("astronaut"), [sample("brushstrokes")]
             args.settings_from, args.preset = None, "default"
@@ -253,6 +291,37 @@ def _stylize(args):
         result.save(output)
         print(f"saved {output.resolve()} ({result.seconds:.2f} s)")
     return 0
+
+
+def _video(args):
+    if bool(args.style) == bool(args.model):
+        raise StylekitError("give STYLE image(s) or --model, one of the two")
+    names = (flag[2:].replace("-", "_") for flag, _, _ in _SETTINGS if flag not in _VIDEO_OWN)
+    settings = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    style = None if args.model else args.style[0] if len(args.style) == 1 else args.style
+    result = video(args.input, style, args.output, args.preset, size=args.size, temporal_weight=args.temporal_weight,
+                   steps_first=args.steps_first, steps=args.steps, early_stop=args.early_stop, model=args.model,
+                   blend=args.blend, fps=args.fps, **settings)  # fmt: skip
+    if result.stopped:
+        print(f"stylekit: interrupted; {result.output} has the {result.frames} frames done: run the same command to "
+              "continue", file=sys.stderr)  # fmt: skip
+        return 130
+    per_frame = sum(result.seconds) / max(len(result.seconds), 1)
+    print(f"saved {Path(result.output).resolve()} ({result.frames} frames, {per_frame:.1f} s per frame styled)")
+    return 0
+
+
+def _batch(args):
+    if bool(args.style) == bool(args.model):
+        raise StylekitError("give --style image(s) or --model, one of the two")
+    names = ["strength"] + [flag[2:].replace("-", "_") for flag, _, _ in _SETTINGS if flag != "--model"]
+    settings = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    ray_address = None if args.ray is None else args.ray or os.environ.get("RAY_ADDRESS", "auto")
+    items = batch(args.content, args.style, args.output, args.preset, model=args.model, ray_address=ray_address,
+                  **settings)  # fmt: skip
+    print(summary_table(items))
+    print(f"summary: {Path(args.output, 'summary.csv').resolve()}")
+    return 1 if any(item.status == "failed" for item in items) else 0
 
 
 def _check_output(output, inputs, suffix=".png"):

@@ -1,0 +1,127 @@
+import csv
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from stylekit import batch as batch_module
+from stylekit.batch import batch, expand
+from stylekit.cli import main
+from stylekit.errors import ImageError
+from stylekit.samples import DATA
+
+TINY = dict(size=32, steps=[2, 1])  # as the CLI test gives them
+
+
+@pytest.fixture
+def inputs(tmp_path, photo, texture):
+    contents = tmp_path / "contents"
+    contents.mkdir()
+    for name, colour in (("red", (200, 40, 40)), ("blue", (40, 40, 200))):
+        Image.new("RGB", (48, 36), colour).save(contents / f"{name}.png")
+    (contents / "broken.png").write_bytes(photo.read_bytes()[:100])  # truncated: fails, the others go on
+    out = tmp_path / "out"
+    out.mkdir()
+    return contents, texture, out
+
+
+def rows(folder):
+    with open(folder / "summary.csv") as f:
+        return {Path(r["content"]).name: r for r in csv.DictReader(f)}
+
+
+def test_sources_are_files_folders_and_globs(inputs, photo):
+    contents = inputs[0]
+    assert [p.name for p in expand([contents])] == ["blue.png", "broken.png", "red.png"]
+    assert [p.name for p in expand([str(contents / "r*.png"), photo])] == ["red.png", "photo.png"]
+    with pytest.raises(ImageError, match=r"nope\.png: no such file or folder"):
+        expand([contents / "nope.png"])
+
+
+def test_a_bad_item_fails_alone_and_a_rerun_skips_what_is_done(inputs, capsys):
+    contents, texture, out = inputs
+    code = main(["batch", str(contents), "--style", str(texture), "-o", str(out), "--size", "32", "--steps", "2,1"])
+    printed = capsys.readouterr().out
+    assert code == 1 and "2 done, 0 skipped, 1 failed" in printed
+    table = rows(out)
+    assert table["broken.png"]["status"] == "failed" and "cannot read image" in table["broken.png"]["message"]
+    done = sorted(p.name for p in out.glob("*.png"))
+    assert done == ["blue__texture.png", "red__texture.png"]
+    assert float(table["red.png"]["seconds"]) > 0 and float(table["red.png"]["peak_mb"]) > 100
+    assert float(table["red.png"]["style_error"]) > 0 and float(table["red.png"]["content_error"]) > 0
+    stamps = {p: p.stat().st_mtime_ns for p in out.glob("*.png")}
+    again = batch([contents], [texture], out, progress=False, **TINY)
+    assert [i.status for i in again] == ["skipped", "failed", "skipped"]
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*.png")} == stamps
+    changed = batch([contents / "red.png"], [texture], out, progress=False, **{**TINY, "style_weight": 3.0})
+    assert [i.status for i in changed] == ["done"]  # other settings: made again
+
+
+def test_fast_model_batch(inputs, photo, tmp_path):
+    from stylekit import train_fast
+
+    contents, texture, out = inputs
+    model = train_fast(texture, [photo], size=64, steps=1, batch=1, style_size=64, progress=False)
+    path = model.save(tmp_path / "m.pt")
+    items = batch([contents / "red.png", contents / "blue.png"], [], out, model=str(path), size=40, progress=False)
+    assert [i.status for i in items] == ["done", "done"] and (out / "red__m.png").exists()
+
+
+def test_a_video_is_one_item(inputs):
+    _, texture, out = inputs
+    clip = DATA / "clip_coffee.mp4"
+    first = batch([clip], [texture], out, progress=False, size=32, steps=1)
+    assert [i.status for i in first] == ["done"] and (out / "clip_coffee__texture.mp4").exists()
+    assert [i.status for i in batch([clip], [texture], out, progress=False, size=32, steps=1)] == ["skipped"]
+
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
+    yield
+    ray.shutdown()
+
+
+def test_on_ray_a_killed_worker_is_retried_and_nothing_is_written_twice(local_ray, inputs, monkeypatch, tmp_path):
+    contents, texture, out = inputs
+    for i in range(4):
+        Image.new("RGB", (48, 36), (60 * i, 100, 50)).save(contents / f"more{i}.png")
+    written = []
+    save = batch_module.images.save_png
+
+    def counting_save(image, path, settings=None):
+        written.append(path)
+        return save(image, path, settings)
+
+    monkeypatch.setattr(batch_module.images, "save_png", counting_save)
+    killed = []
+
+    def kill_one_worker():
+        deadline = time.time() + 60
+        while not killed and time.time() < deadline:
+            for pid in os.listdir("/proc"):
+                try:
+                    title = Path(f"/proc/{pid}/cmdline").read_bytes()
+                except (OSError, ValueError):
+                    continue
+                if pid.isdigit() and b"ray::run_item" in title:
+                    os.kill(int(pid), signal.SIGKILL)
+                    killed.append(pid)
+                    break
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_one_worker)
+    killer.start()
+    items = batch([contents], [texture], out, ray_address="", progress=False, size=32, steps=[20, 10], precision="fp32")
+    killer.join()
+    assert killed, "no Ray worker was seen running an item"
+    statuses = {Path(i.content).name: i.status for i in items}
+    assert statuses.pop("broken.png") == "failed" and set(statuses.values()) == {"done"}
+    assert len(written) == len(set(written)) == 6  # each output written once, by the driver

@@ -100,8 +100,8 @@ def batch(contents, styles, folder, preset="default", *, model=None, ray_address
             item.status = "skipped"
     todo = [item for item in items if item.status == "pending"]
     job = dict(preset=preset, model=model, settings=settings)
+    results = _ray_results(todo, job, _ray(ray_address)) if ray_address is not None else _local_results(todo, job)
     with tqdm(total=len(todo), desc="batch", unit="item", disable=not progress) as bar:
-        results = _ray_results(todo, job, ray_address) if ray_address is not None else _local_results(todo, job)
         for item, (image, measured) in results:
             vars(item).update(measured)
             if image is not None:
@@ -144,9 +144,8 @@ def _local_results(items, job):
         yield item, run_item(item, job)
 
 
-def _ray_results(items, job, address):
-    """Items as Ray tasks, one per CPU (or GPU); results arrive in the order they finish. A task whose worker dies
-    is retried by Ray; the driver alone writes outputs, so no output is written twice."""
+def _ray(address):
+    """The ray module, connected to the cluster at ``address`` (or already connected)."""
     try:
         import ray
     except ImportError:
@@ -156,6 +155,12 @@ def _ray_results(items, job, address):
             ray.init(address=address or None, logging_level="ERROR")
         except ConnectionError as e:
             raise StylekitError(f"cannot reach a Ray cluster at {address or 'RAY_ADDRESS / auto'}: {e}") from None
+    return ray
+
+
+def _ray_results(items, job, ray):
+    """Items as Ray tasks, one per CPU (or GPU); results arrive in the order they finish. A task whose worker dies
+    is retried by Ray; the driver alone writes outputs, so no output is written twice."""
     gpus = 1 if ray.cluster_resources().get("GPU") else 0
     remote = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=RETRIES)(run_item)
     pending = {remote.remote(item, job): item for item in items}

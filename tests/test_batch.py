@@ -1,6 +1,7 @@
 import csv
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -77,6 +78,13 @@ def test_a_video_is_one_item(inputs):
     first = batch([clip], [texture], out, progress=False, size=32, steps=1)
     assert [i.status for i in first] == ["done"] and (out / "clip_coffee__texture.mp4").exists()
     assert [i.status for i in batch([clip], [texture], out, progress=False, size=32, steps=1)] == ["skipped"]
+
+
+def test_ray_without_ray_installed_says_how_to_get_it(inputs, monkeypatch, capsys):
+    contents, texture, out = inputs
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
+    code = main(["batch", str(contents / "red.png"), "--style", str(texture), "-o", str(out), "--ray"])
+    assert code == 2 and 'pip install "stylekit[ray]"' in capsys.readouterr().err
 
 
 ray = pytest.importorskip("ray")

@@ -107,7 +107,7 @@ def test_playground_in_voila_run_and_stop(voila):
                 timeout=30_000,
             )
             # The optimisation tab, essentials in view.
-            page.get_by_text("Style transfer", exact=True).first.click()
+            page.locator(".lm-TabBar-tab", has_text="Style transfer").first.click()
             tab = page.locator(".stylekit-tab-1").first
             run = tab.locator(".stylekit-run").first
             run.wait_for(state="visible", timeout=60_000)

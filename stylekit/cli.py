@@ -307,7 +307,7 @@ def _video(args):
               "continue", file=sys.stderr)  # fmt: skip
         return 130
     per_frame = sum(result.seconds) / max(len(result.seconds), 1)
-    print(f"saved {Path(result.output).resolve()} ({result.frames} frames, {per_frame:.1f} s per frame styled)")
+    print(f"saved {Path(result.output).resolve()} ({result.frames} frames, {per_frame:.2f} s per frame styled)")
     return 0
 
 

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from . import images
 from .errors import ImageError, StylekitError
-from .fast import load_fast, stylize
+from .fast import cached_fast, stylize
 from .judge import judge
 from .settings import resolve
 from .transfer import transfer
@@ -67,7 +67,7 @@ def plan(contents, styles, folder, preset="default", model=None, **settings):
     """One ``Item`` per content × style (or per content with a fast ``model``), named ``content__style.png``."""
     folder = Path(folder)
     styles = [model] if model is not None else expand(styles)
-    fast_style = load_fast(model).style if model is not None else None
+    fast_style = cached_fast(model).style if model is not None else None
     items = []
     for content in expand(contents):
         for style in styles:
@@ -124,7 +124,7 @@ def run_item(item, job):
                 return None, dict(status=status, seconds=time.perf_counter() - started, peak_mb=peak.mb)
             if job["model"] is not None:
                 settings = {k: v for k, v in job["settings"].items() if k in ("size", "strength", "colours")}
-                image = stylize(_cached_model(job["model"]), item.content, **settings).image
+                image = stylize(cached_fast(job["model"]), item.content, **settings).image
             else:
                 image = transfer(item.content, item.style, job["preset"], progress=False, **job["settings"]).image
         seconds = time.perf_counter() - started
@@ -208,15 +208,6 @@ def summary_table(items):
                      + (f"  {i.message}" if i.message else ""))  # fmt: skip
     lines.append(", ".join(f"{n} {s}" for s, n in counts.items()))
     return "\n".join(lines)
-
-
-_models = {}
-
-
-def _cached_model(name):
-    if name not in _models:
-        _models[name] = load_fast(name)
-    return _models[name]
 
 
 class _PeakMemory:

@@ -219,15 +219,19 @@ def _main(argv):
             args.content, args.style = sample("astronaut"), [sample("brushstrokes")]
             args.settings_from, args.preset = None, "default"
             return _run(args, dict(steps=args.steps, size=args.size))
-        return _run(
-            args, {flag[2:].replace("-", "_"): getattr(args, flag[2:].replace("-", "_")) for flag, _, _ in _SETTINGS}
-        )
+        return _run(args, _given(args))
     except StylekitError as e:
         print(f"stylekit: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("stylekit: interrupted before the first step; nothing written", file=sys.stderr)
         return 130
+
+
+def _given(args, skip=()):
+    """The ``_SETTINGS`` flags given on the command line, as settings; those not given are left to the preset."""
+    names = (flag[2:].replace("-", "_") for flag, _, _ in _SETTINGS if flag not in skip)
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
 def _run(args, flags):
@@ -296,8 +300,7 @@ def _stylize(args):
 def _video(args):
     if bool(args.style) == bool(args.model):
         raise StylekitError("give STYLE image(s) or --model, one of the two")
-    names = (flag[2:].replace("-", "_") for flag, _, _ in _SETTINGS if flag not in _VIDEO_OWN)
-    settings = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    settings = _given(args, skip=_VIDEO_OWN)
     style = None if args.model else args.style[0] if len(args.style) == 1 else args.style
     result = video(args.input, style, args.output, args.preset, size=args.size, temporal_weight=args.temporal_weight,
                    steps_first=args.steps_first, steps=args.steps, early_stop=args.early_stop, model=args.model,
@@ -314,8 +317,9 @@ def _video(args):
 def _batch(args):
     if bool(args.style) == bool(args.model):
         raise StylekitError("give --style image(s) or --model, one of the two")
-    names = ["strength"] + [flag[2:].replace("-", "_") for flag, _, _ in _SETTINGS if flag != "--model"]
-    settings = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    settings = _given(args, skip={"--model"})
+    if args.strength is not None:
+        settings["strength"] = args.strength
     ray_address = None if args.ray is None else args.ray or os.environ.get("RAY_ADDRESS", "auto")
     items = batch(args.content, args.style, args.output, args.preset, model=args.model, ray_address=ray_address,
                   **settings)  # fmt: skip

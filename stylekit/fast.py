@@ -5,6 +5,7 @@
 network's weights as the variables instead of the pixels.
 """
 
+import functools
 import time
 from pathlib import Path
 
@@ -98,6 +99,12 @@ def load_fast(path, device="auto"):
     if not Path(path).is_file() and (SHIPPED / f"{path}.pt").is_file():
         path = SHIPPED / f"{path}.pt"
     return _read(path, device)[0]
+
+
+@functools.lru_cache(maxsize=8)
+def cached_fast(path, device="auto"):
+    """``load_fast`` once per process and model: the playground and batch runs style many photos with one."""
+    return load_fast(path, device)
 
 
 def _read(path, device="auto"):

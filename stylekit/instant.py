@@ -10,7 +10,7 @@ import ipywidgets as w
 
 from . import images
 from .errors import StylekitError
-from .fast import load_fast, shipped_models, stylize
+from .fast import cached_fast, shipped_models, stylize
 from .widgets import error_html, labelled, thumbnail
 
 
@@ -28,7 +28,6 @@ class Instant:
         self.status = w.HTML()
         self.result.add_class("stylekit-instant")
         self.status.add_class("stylekit-instant-status")
-        self._models = {}
         for control in (self.model, self.size, self.strength, self.keep_colours, self.photo.choice, self.photo.upload):
             control.observe(lambda _: self.update(), "value")
         self.widget = self._layout()
@@ -48,9 +47,7 @@ class Instant:
         name = self.model.value
         if name is None:
             raise StylekitError("no fast model here: train one with 'stylekit train STYLE -o model.pt'")
-        if name not in self._models:
-            self._models[name] = load_fast(name)
-        return self._models[name]
+        return cached_fast(name)
 
     def update(self):
         """Restyles the photo with the current controls; errors appear in the status line."""

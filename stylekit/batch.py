@@ -10,7 +10,6 @@ import csv
 import glob
 import json
 import os
-import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -22,6 +21,7 @@ from . import images
 from .errors import ImageError, StylekitError
 from .fast import cached_fast, stylize
 from .judge import judge
+from .memory import PeakMemory
 from .settings import resolve
 from .transfer import transfer
 from .video import video
@@ -114,7 +114,7 @@ def batch(contents, styles, folder, preset="default", *, model=None, ray_address
 
 def run_item(item, job):
     """(the image or None, measurements) of one item; any error is caught and named, never raised."""
-    started, peak = time.perf_counter(), _PeakMemory()
+    started, peak = time.perf_counter(), PeakMemory()
     try:
         with peak:
             if _is_video(item.content):
@@ -208,30 +208,3 @@ def summary_table(items):
                      + (f"  {i.message}" if i.message else ""))  # fmt: skip
     lines.append(", ".join(f"{n} {s}" for s, n in counts.items()))
     return "\n".join(lines)
-
-
-class _PeakMemory:
-    """The process's peak resident memory while the block runs, sampled every 20 ms (Linux: /proc/self/statm)."""
-
-    def __enter__(self):
-        self.mb, self._done = _resident_mb(), threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self):
-        while not self._done.wait(0.02):
-            self.mb = max(self.mb, _resident_mb())
-
-    def __exit__(self, *exc):
-        self._done.set()
-        self._thread.join()
-        self.mb = max(self.mb, _resident_mb())
-
-
-def _resident_mb():
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except OSError:  # not Linux: no measurement
-        return 0.0

@@ -52,13 +52,14 @@ def _floats(text):
         raise argparse.ArgumentTypeError(f"expected numbers separated by commas, not {text!r}") from None
 
 
-def _scales(text):
+def _auto_or_int(text):
+    """'auto' or an integer (--scales, --tile)."""
     if text == "auto":
         return text
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"scales must be auto or an integer, not {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected auto or an integer, not {text!r}") from None
 
 
 def _steps(text):
@@ -110,9 +111,10 @@ _SETTINGS = [
     ("--style-scale", float, "style image size relative to the content: above 1 gives bigger strokes"),
     ("--style-blend", _floats, "weights of several style images, e.g. 0.7,0.3"),
     ("--style-loss", str, _one_of("style_loss", " (mrf: use --style-layers relu3_1,relu4_1)")),
+    ("--tile", _auto_or_int, "optimise scales larger than N px in tiles (auto: those too large for memory; 0: never)"),
     (
         "--scales",
-        _scales,
+        _auto_or_int,
         "coarse to fine: optimise at 1/2, 1/4, ... of the size first (steps split evenly); "
         "auto (default): one scale up to 512 px, one more per doubling",
     ),

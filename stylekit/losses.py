@@ -23,12 +23,19 @@ def gram(features, mask=None):
     sizes; with equal sizes the style loss below equals the thesis's E_l exactly. A ``mask``
     (1, 1, h, w) in [0, 1] restricts G to a region (Gatys et al. 2017's guided Gram matrix).
     """
+    product, weight = gram_sums(features, mask)
+    return product / (weight.clamp_min(1e-8) if mask is not None else weight)
+
+
+def gram_sums(features, mask=None):
+    """(F Fᵀ, M): G's numerator and denominator, both sums over positions, so tiles can add theirs up (tiles.py).
+    With a mask, F is weighted by it and M is the sum of its squares."""
     # (M, N) positions × filters: a view, not a copy, of the channels_last activations VGG produces.
     f = features.permute(0, 2, 3, 1).reshape(-1, features.shape[-3])
     if mask is None:
-        return _SelfProduct.apply(f) / f.shape[0]
+        return _SelfProduct.apply(f), f.shape[0]
     m = torch.nn.functional.interpolate(mask.float(), size=features.shape[-2:], mode="area").reshape(-1, 1)
-    return _SelfProduct.apply(f * m) / (m**2).sum().clamp_min(1e-8)
+    return _SelfProduct.apply(f * m), (m**2).sum()
 
 
 def style_layer_loss(features, target_gram, mask=None):
@@ -74,19 +81,17 @@ class Objective:
         self.weights = dict(content=content_weight, style=style_weight, tv=tv_weight)
         self.layers = list(dict.fromkeys([*content_layers, *style_layers]))
         # Either image may be None when its layers are empty (reconstructions use one of the two).
-        self.content_layers, self.relative = content_layers, relative
+        self.content_layers, self.relative, self.kind = content_layers, relative, STYLE_LOSSES[style_loss]
         self.extra = {}  # more terms: name -> function of the image giving a weighted loss
         self.set_content(content)
         with torch.no_grad():
             # Several style images: one blended target, or with masks one target per style and region.
-            self.kind = STYLE_LOSSES[style_loss]
             styles = style if isinstance(style, (list, tuple)) else [style]
-            features = [_features(model, image, style_layers) for image in styles]
             blend = blend_weights(None, len(styles)) if blend is None else blend
-            groups = [(None, features, blend)] if masks is None else [(m, [f], [1.0]) for m, f in zip(masks, features)]
+            groups = [(None, styles, blend)] if masks is None else [(m, [x], [1.0]) for m, x in zip(masks, styles)]
             self.style = []
-            for mask, feats, weights in groups:
-                targets = {k: self.kind.target([f[k] for f in feats], weights) for k in style_layers}
+            for mask, images, weights in groups:
+                targets = self._style_targets(images, weights, style_layers) if style_layers else {}
                 self.style.append(
                     (mask, {k: (t, style_layers[k] / _norm(self.kind.zero(t), relative)) for k, t in targets.items()})
                 )
@@ -94,18 +99,31 @@ class Objective:
     def set_content(self, content):
         """New content targets, the style's kept: a fast model's training gives every batch of photos its own."""
         with torch.no_grad():
-            targets = _features(self.model, content, self.content_layers)
+            targets = self._features(content, self.content_layers) if self.content_layers else {}
             self.content = {
                 k: (p.float(), self.content_layers[k] / _norm(content_loss(torch.zeros_like(p), p), self.relative))
                 for k, p in targets.items()
             }
 
+    def _features(self, image, layers):
+        return self.model(image, layers)
+
+    def _style_targets(self, images, weights, layers):
+        features = [self._features(image, layers) for image in images]
+        return {k: self.kind.target([f[k] for f in features], weights) for k in layers}
+
     @classmethod
-    def for_settings(cls, model, content, style, settings, blend=None, masks=None):
+    def for_settings(cls, model, content, style, settings, blend=None, masks=None, **more):
         """The objective a ``Settings`` describes (its layers, weights, loss kind)."""
         s = settings
         layers, weights = (s.content_layers, s.style_layers), (s.content_weight, s.style_weight, s.tv_weight)
-        return cls(model, content, style, *layers, *weights, s.relative_losses, blend, s.style_loss, masks)
+        return cls(model, content, style, *layers, *weights, s.relative_losses, blend, s.style_loss, masks, **more)
+
+    def backward(self, image):
+        """Every term (detached), after adding the total's gradient to ``image.grad``."""
+        terms = self(image)
+        terms["total"].backward()
+        return {k: v.detach() for k, v in terms.items()}
 
     def __call__(self, image):
         features = self.model(image, self.layers)
@@ -168,11 +186,16 @@ class HistogramLoss:
     def __call__(self, features, target, mask=None):
         f = features.float().reshape(features.shape[-3], -1)
         with torch.no_grad():
-            ranks = f.argsort(dim=1).argsort(dim=1).float() / max(f.shape[1] - 1, 1) * (self.QUANTILES - 1)
+            fraction = f.argsort(dim=1).argsort(dim=1).float() / max(f.shape[1] - 1, 1)
+        return ((f - self.remap(fraction, target)) ** 2).mean()
+
+    def remap(self, fraction, target):
+        """The target's value at each rank ``fraction`` (0: a channel's lowest value, 1: its highest)."""
+        with torch.no_grad():
+            ranks = fraction * (self.QUANTILES - 1)
             low = ranks.floor().long().clamp(max=self.QUANTILES - 2)
             frac = ranks - low
-            remapped = target.gather(1, low) * (1 - frac) + target.gather(1, low + 1) * frac
-        return ((f - remapped) ** 2).mean()
+            return target.gather(1, low) * (1 - frac) + target.gather(1, low + 1) * frac
 
     def zero(self, target):
         return (target**2).mean()
@@ -187,11 +210,14 @@ class MRFLoss:
         return torch.cat([_patches(f) for f in features], dim=1)
 
     def __call__(self, features, target, mask=None):
-        patches = _patches(features)
+        return self.errors(_patches(features), target).mean()
+
+    def errors(self, patches, target):
+        """Each patch's squared differences from its nearest style patch."""
         with torch.no_grad():
             unit = target / target.norm(dim=0, keepdim=True).clamp_min(1e-8)
             nearest = torch.cat([(unit.T @ chunk).argmax(dim=0) for chunk in patches.split(1024, dim=1)])
-        return ((patches - target[:, nearest]) ** 2).mean()
+        return (patches - target[:, nearest]) ** 2
 
     def zero(self, target):
         return (target**2).mean()
@@ -212,10 +238,6 @@ def _gram_loss(gram_matrix, target_gram):
 def _norm(zero_response_loss, relative):
     """What a layer's loss is divided by: its value for an all-zero response, or 1 for the raw sum."""
     return zero_response_loss.clamp_min(1e-12) if relative else 1.0
-
-
-def _features(model, image, layers):
-    return model(image, layers) if layers else {}
 
 
 class _SelfProduct(torch.autograd.Function):

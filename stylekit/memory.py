@@ -1,18 +1,23 @@
-"""Estimates a run's peak memory before it starts, so a run that cannot fit is refused, not swapped or killed.
+"""Estimates a run's peak memory before it starts: a scale that does not fit whole is tiled (tiles.py), and a
+run that cannot fit even so is refused, not swapped or killed.
 
-Peak = weights + the activations autograd keeps for one forward and backward pass + the optimiser's
-state. Activations are counted layer by layer (channels / 4**pools per pixel). How close the estimate
-comes to measured peaks: README, Performance and memory.
+Peak = weights + the activations autograd keeps for one forward and backward pass (of the whole image, or
+of one tile with its halo) + the optimiser's state. Activations are counted layer by layer (channels /
+4**pools per pixel). How close the estimate comes to measured peaks: README, Performance and memory.
 """
 
 import os
+import threading
 
 import torch
 
 from .errors import SettingsError
+from .tiles import crop_side
 from .vgg import LAYERS, channels
 
-SHORT_HISTORY = 10  # the L-BFGS memory the refusal suggests (README: Why these defaults)
+# tile="auto" tiles a scale that does not fit whole with the first of these (px) that fits: 1024 keeps the
+# halo's extra work near a third, and a tile's pass near 2 GiB in bf16 (README: Very large images).
+AUTO_TILES = (1024, 512, 256)
 
 
 def values_per_pixel(arch):
@@ -30,19 +35,25 @@ def activations_per_pixel(arch, deepest):
     return sum(values[name] for name in LAYERS[arch][: LAYERS[arch].index(deepest) + 1])
 
 
-def estimate_bytes(settings, width, height, dtype=torch.float32):
-    """Peak bytes of one run at ``width``×``height`` (the finest scale)."""
+def estimate_bytes(settings, width, height, dtype=torch.float32, tile=None):
+    """Peak bytes of one run at ``width``×``height`` (the finest scale), whole or in ``tile``-px tiles."""
     pixels = width * height
+    passed = pixels if tile is None else min(width, crop_side(settings, tile)) * min(height, crop_side(settings, tile))
     element = torch.finfo(dtype).bits // 8
     weights = 20e6 * element  # VGG19's convolutions; VGG16's are smaller
-    activations = activations_per_pixel(settings.model, settings.deepest) * pixels * element * 1.1
+    values = values_per_pixel(settings.model)
+    activations = activations_per_pixel(settings.model, settings.deepest) * passed * element * 1.1
     if dtype != torch.float32:
         # The content loss keeps an fp32 copy of its layers for the backward pass (the Gram matrix does not).
-        values = values_per_pixel(settings.model)
+        activations += sum(values[k] for k in settings.content_layers) * passed * 4
+    if tile is not None:  # the content targets, kept for the whole image (fp32)
         activations += sum(values[k] for k in settings.content_layers) * pixels * 4
-    # torch.optim.LBFGS keeps two image-sized vectors per remembered step; image, grad, optimiser state besides.
+    # torch.optim.LBFGS keeps two image-sized vectors per remembered step, and its update holds seven more at
+    # once (image, grad, flat gradient, previous gradient, old and new direction, a work copy); Adam's state is
+    # two. The run holds two more: the content image and a copy on the way out. Measured at 8192² (tiled, where
+    # these dominate): README, Very large images.
     remembered = min(settings.lbfgs_history, settings.total_steps)
-    image_vectors = 2 * remembered + 4 if settings.optimizer == "lbfgs" else 4
+    image_vectors = (2 * remembered + 7 if settings.optimizer == "lbfgs" else 4) + 2
     return int(weights + activations + image_vectors * 3 * pixels * 4)
 
 
@@ -52,22 +63,64 @@ def free_bytes(device):
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def check_fits(settings, width, height, device, dtype=torch.float32, free=None):
-    """Raises ``SettingsError`` naming the largest size that fits when a run would not fit in free memory."""
+def choose_tile(settings, width, height, device, dtype=torch.float32, free=None):
+    """None to optimise a scale whole, or the tile side to optimise it in tiles: whole when it fits in free
+    memory (or ``tile=0``), else the first of ``AUTO_TILES`` that fits (or the ``tile`` asked for, when the image is
+    larger). Raises ``SettingsError`` naming the largest size that fits when none does."""
     free = free_bytes(device) if free is None else free
-    need = estimate_bytes(settings, width, height, dtype)
-    if need <= 0.9 * free:
-        return need
+    longest = max(width, height)
+    if settings.tile == "auto":
+        options = [None, *(t for t in AUTO_TILES if t < longest)]
+    else:
+        options = [settings.tile if 0 < settings.tile < longest else None]
+    for tile in options:
+        if estimate_bytes(settings, width, height, dtype, tile) <= 0.9 * free:
+            return tile
+    tile = options[-1]
+
+    def fits(s, scale=1.0):
+        return estimate_bytes(s, round(width * scale), round(height * scale), dtype, tile) <= 0.9 * free
+
     scale = 1.0
-    while scale > 0.01 and estimate_bytes(settings, round(width * scale), round(height * scale), dtype) > 0.9 * free:
+    while scale > 0.01 and not fits(settings, scale):
         scale *= 0.95
     largest = max(round(width * scale), round(height * scale))
     hint = ""
-    if settings.optimizer == "lbfgs" and settings.lbfgs_history > SHORT_HISTORY:
-        shorter = settings.replace(lbfgs_history=SHORT_HISTORY)
-        if estimate_bytes(shorter, width, height, dtype) <= 0.9 * free:
-            hint = f", or keep the size with lbfgs_history={SHORT_HISTORY} (L-BFGS remembers fewer steps)"
+    if settings.optimizer == "lbfgs":
+        shorter = [h for h in range(settings.lbfgs_history - 1, 1, -1) if fits(settings.replace(lbfgs_history=h))]
+        if shorter:
+            hint = f", or keep the size with lbfgs_history={shorter[0]} (L-BFGS remembers fewer steps)"
+    need = estimate_bytes(settings, width, height, dtype, tile)
+    how = "" if tile is None else f" in tiles of {tile} px"
     raise SettingsError(
-        f"a {width}×{height} run needs about {need / 2**30:.1f} GiB but {free / 2**30:.1f} GiB are free "
+        f"a {width}×{height} run needs about {need / 2**30:.1f} GiB{how} but {free / 2**30:.1f} GiB are free "
         f"on {device}; the largest size that fits is about {largest} px (size={largest}){hint}"
     )
+
+
+class PeakMemory:
+    """The process's peak resident memory while the block runs, sampled every 20 ms (Linux: /proc/self/statm)."""
+
+    def __enter__(self):
+        self.start = self.mb = resident_mb()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._done.wait(0.02):
+            self.mb = max(self.mb, resident_mb())
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()
+        self.mb = max(self.mb, resident_mb())
+
+
+def resident_mb():
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:  # not Linux: no measurement
+        return 0.0

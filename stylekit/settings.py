@@ -59,6 +59,8 @@ class Settings:
     style_scale: float = 1.0  # the style image's longest side relative to the content's: bigger strokes above 1
     style_blend: list = None  # one weight per style image when several are given (default: equal)
     style_loss: str = "gram"  # 'gram' (Gatys), 'histogram' (Risser et al.) or 'mrf' (Li & Wand: use relu3_1, relu4_1)
+    tile: object = "auto"  # optimise scales larger than N px in N-px tiles (tiles.py); 'auto': those that do not fit
+    # whole in memory; 0: never (a run that does not fit is refused)
 
     @property
     def total_steps(self):
@@ -143,6 +145,9 @@ class Settings:
             raise SettingsError(f"steps {per_scale} name {len(per_scale)} scales but scales is {self.scales!r}")
         if self.scales != "auto" and (not isinstance(self.scales, int) or not 1 <= self.scales <= self.total_steps):
             raise SettingsError(f"scales must be 'auto' or an integer from 1 to steps, not {self.scales!r}")
+        tile_ok = isinstance(self.tile, int) and not isinstance(self.tile, bool) and (self.tile == 0 or self.tile >= 16)
+        if self.tile != "auto" and not tile_ok:
+            raise SettingsError(f"tile must be 'auto', 0 (never) or a side of at least 16 px, not {self.tile!r}")
         size = [self.size] if isinstance(self.size, int) else list(self.size)
         if len(size) not in (1, 2) or any(not isinstance(s, int) or s < 1 for s in size):
             raise SettingsError(f"size must be a positive int or [width, height], not {self.size!r}")

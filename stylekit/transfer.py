@@ -16,9 +16,10 @@ from . import colour, images
 from .device import pick_device, pick_dtype
 from .errors import ImageError, SettingsError
 from .losses import Objective
-from .memory import check_fits
+from .memory import choose_tile
 from .result import Result
 from .settings import resolve, scale_plan, style_size
+from .tiles import TiledObjective
 from .vgg import ThesisInput, pools_before
 from .weights import cached_vgg
 
@@ -45,7 +46,7 @@ def transfer(content, style=None, preset="default", *, mask=None, callback=None,
         raise SettingsError("extra loss terms need a run of one scale (steps=N, scales=1)")
     stages[0].objective.extra = extra_terms or {}
     described = s.describe(content, style, mask)
-    with tqdm(total=s.total_steps, desc="stylekit", disable=not progress, unit="step") as bar:
+    with tqdm(total=s.total_steps, disable=not progress, unit="step") as bar:
         loop = _Loop(s, bar, callback, callback_every, stop, snapshot_path, described)
         image, stage, stopped = _run(stages, s, loop, start)
     return Result(stage.present(image.detach()).cpu(), loop.final_history(), described, stopped, loop.snapshots)
@@ -61,6 +62,10 @@ def _build_stages(s, content, styles, masks):
     # Files are decoded once here; each scale resizes the decoded image.
     content, styles = _decoded(content), [_decoded(x) for x in styles]
     plan, stages, carried = scale_plan(s.size, s.steps, s.scales), [], 0
+    for size, _ in reversed(plan):  # the largest scale first: a run that cannot fit is refused before any target
+        first = content if content is not None else styles[0]
+        side = size if content is not None else style_size(size, s.style_scale)
+        choose_tile(s, *images.target_size(*_size_of(first), side), device, dtype)
     for i, (size, steps) in enumerate(plan):
         try:
             stages.append(_Stage(s, encoder, content, styles, blend, masks, size, steps + carried, device, dtype))
@@ -82,6 +87,7 @@ def _run(stages, s, loop, start=None):
             # Coarse to fine: each scale starts from the previous scale's result, upsampled.
             start = images.resize_tensor(image, stage.reference) if image is not None else _initial_image(s, stage)
             image = start.detach().contiguous().requires_grad_(True)  # L-BFGS flattens its gradient: a view
+            loop.bar.set_description(stage.label)
             if _optimise(stage, image, s, loop):
                 return image, stage, "stopped"
     except KeyboardInterrupt:
@@ -118,9 +124,16 @@ class _Stage:
             self.present = lambda image: colour.with_chroma(image, original)
         self.reference = content if content is not None else styles[0]
         width, height = self.reference.shape[-1], self.reference.shape[-2]
-        check_fits(s, width, height, device, dtype)
+        self.tile = choose_tile(s, width, height, device, dtype)
         masks = [images.load_mask(m, width, height).to(device) for m in masks] or None
-        self.objective = Objective.for_settings(encoder, content, styles, s, blend, masks)
+        if self.tile is None:
+            self.objective = Objective.for_settings(encoder, content, styles, s, blend, masks)
+        else:  # too large for one pass: the same objective, tile by tile
+            self.objective = TiledObjective.for_settings(
+                encoder, content, styles, s, blend, masks, arch=s.model, tile=self.tile
+            )
+        tiles = "" if self.tile is None else f" in {len(self.objective.tiles(self.reference))} tiles"
+        self.label = f"stylekit {width}×{height}{tiles}"
 
 
 def _optimise(stage, image, s, loop):
@@ -134,9 +147,8 @@ def _optimise(stage, image, s, loop):
 
     def closure():
         optimizer.zero_grad(set_to_none=True)
-        terms = stage.objective(image)
-        terms["total"].backward()
-        losses.update({k: v.detach() for k, v in terms.items()})
+        terms = stage.objective.backward(image)
+        losses.update(terms)
         loop.passes += stage.cost
         return terms["total"]
 
@@ -207,6 +219,11 @@ def _initial_image(s, stage):
     if s.init == "noise":
         return torch.rand(reference.shape, generator=torch.Generator().manual_seed(s.seed)).to(reference.device)
     return images.as_tensor(s.init, tuple(reference.shape[-1:-3:-1]), "init").to(reference.device)
+
+
+def _size_of(image):
+    """(width, height) of a PIL image or a tensor."""
+    return (image.shape[-1], image.shape[-2]) if torch.is_tensor(image) else image.size
 
 
 def _decoded(source):

@@ -89,7 +89,7 @@ def test_bad_content_file(capsys, photo, texture, tmp_path, case, message):
         (["--steps", "0"], "steps must be an integer >= 1"),
         (["--model", "vgg16"], "original weights exist for vgg19 only"),
         (["--preset", "fancy"], "invalid choice"),
-        (["--scales", "two"], "scales must be auto or an integer, not 'two'"),
+        (["--scales", "two"], "--scales: expected auto or an integer, not 'two'"),
     ],
 )
 def test_bad_settings(capsys, photo, texture, tmp_path, args, message):

@@ -1,0 +1,131 @@
+"""Very large outputs: peak memory and time whole vs in tiles, seams, judged errors (README: Very large images).
+
+    python benchmarks/large.py                  # all of it: ~70 min on 2 CPU cores
+    python benchmarks/large.py --runs 2048      # the 2048 px comparison only (~32 min)
+
+Every run is a fresh process transferring astronaut × mosaic; its peak resident memory is the kernel's record
+for that process (os.wait4), its seconds the wall clock of the whole run, model loading and saving included.
+
+1. 2048 px with the default steps (36 at 1024 px, 16 at 2048), whole (tile=0) and in tiles of 1024 and 700 px:
+   memory, seconds, the judged errors, the mean absolute difference from the whole result, and the seam
+   figure: the mean gradient magnitude across the tile cuts ÷ elsewhere, of the tiled result and, as a
+   control, of the whole one at the same lines (1024 px tiles cut along the centre lines, which stand out in
+   any result; 700 px tiles cut off them).
+2. 4096 and 8192 px, tiles as `tile="auto"` picks them, fewer steps: memory and seconds per step of the
+   finest scale. L-BFGS adds two image-sized vectors per remembered step, full after as many steps: 4096
+   runs 11 steps per scale with the default memory of 10; 8192 remembers 1 step, to fill it in 2 (a
+   longer memory adds 2 × 0.75 GiB per step there: README).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from stylekit import PRESETS, sample, transfer
+from stylekit.images import load_image
+from stylekit.judge import judge
+from stylekit.tiles import grid, halo
+
+RUNS = {
+    "2048": [
+        ("2048-whole", dict(size=2048, tile=0)),
+        ("2048-tiled", dict(size=2048, tile=1024)),  # what tile="auto" picks
+        ("2048-tiled-700", dict(size=2048, tile=700)),  # cuts at 688 and 1376, off the image's centre lines
+    ],
+    "4096": [("4096-tiled", dict(size=4096, steps=[11, 11]))],  # both scales fill L-BFGS's memory of 10 steps
+    "8192": [("8192-tiled", dict(size=8192, steps=[1, 2], lbfgs_history=1))],
+}
+CONTENT, STYLE = "astronaut", "mosaic"
+
+
+def one(name, settings, folder):
+    """Runs in the child: one transfer, its PNG, and its step times as JSON on the last line."""
+    result = transfer(sample(CONTENT), sample(STYLE), progress=True, **settings)
+    result.save(folder / f"{name}.png")
+    print(json.dumps(dict(seconds=result.history["seconds"])))
+
+
+def measured(name, settings, folder):
+    """(peak resident GiB, wall seconds, step seconds) of ``one`` in a fresh process."""
+    argv = [sys.executable, __file__, "--one", name, json.dumps(settings), "--out", str(folder)]
+    started = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    if status:
+        raise SystemExit(f"{name} failed ({status}): {output[-2000:]}")
+    return usage.ru_maxrss / 2**20, wall, json.loads(output.strip().splitlines()[-1])["seconds"]
+
+
+def seam_figure(image, cuts_x, cuts_y):
+    """Mean |∇| across the cut lines ÷ mean |∇| everywhere else (1: the cuts cannot be told apart)."""
+    dx = (image[..., :, 1:] - image[..., :, :-1]).abs().mean(1)[0]  # (H, W-1): between columns c-1 and c at c-1
+    dy = (image[..., 1:, :] - image[..., :-1, :]).abs().mean(1)[0]
+    on_x, on_y = torch.zeros_like(dx, dtype=torch.bool), torch.zeros_like(dy, dtype=torch.bool)
+    on_x[:, [c - 1 for c in cuts_x]] = True
+    on_y[[c - 1 for c in cuts_y], :] = True
+    across = torch.cat([dx[on_x], dy[on_y]]).mean()
+    elsewhere = torch.cat([dx[~on_x], dy[~on_y]]).mean()
+    return float(across / elsewhere)
+
+
+def cuts(size, tile):
+    s = PRESETS["default"]
+    step, margin = halo(s.model, [*s.content_layers, *s.style_layers], s.style_loss)
+    tiles = grid(size, size, -(-tile // step) * step, margin, step)
+    return sorted({t.core[0] for t in tiles} - {0}), sorted({t.core[2] for t in tiles} - {0})
+
+
+def compare_2048(folder, rows):
+    """Judged errors, difference and seam figures of the tiled results against the whole one."""
+    whole = load_image(folder / "2048-whole.png")
+    ours = judge(whole, sample(CONTENT), sample(STYLE))
+    rows.append(f"2048-whole judged content / style {ours['content']:.4f} / {ours['style']:.4f}")
+    for name, settings in RUNS["2048"][1:]:
+        tiled = load_image(folder / f"{name}.png")
+        theirs = judge(tiled, sample(CONTENT), sample(STYLE))
+        x, y = cuts(2048, settings["tile"])
+        seams = seam_figure(tiled, x, y), seam_figure(whole, x, y)
+        rows.append(
+            f"{name} judged content / style {theirs['content']:.4f} / {theirs['style']:.4f} (÷ whole "
+            f"{theirs['content'] / ours['content']:.3f} / {theirs['style'] / ours['style']:.3f}); mean |tiled - whole| "
+            f"{float((tiled - whole).abs().mean()):.4f}; seam figure at its cuts x={x} y={y}: {seams[0]:.4f}, "
+            f"the whole result's at the same lines {seams[1]:.4f} (ratio {seams[0] / seams[1]:.4f})"
+        )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", nargs="+", default=list(RUNS), choices=list(RUNS))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/large"))
+    parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.one:
+        return one(args.one[0], json.loads(args.one[1]), args.out)
+    rows = []
+    for key in args.runs:
+        for name, settings in RUNS[key]:
+            peak, wall, seconds = measured(name, settings, args.out)
+            steps = settings.get("steps", PRESETS["default"].steps)
+            finest = (seconds[-1] - seconds[-steps[-1]]) / (steps[-1] - 1) if steps[-1] > 1 else None
+            rows.append(
+                f"{name}: peak {peak:.2f} GiB, {wall:.0f} s wall ({seconds[-1]:.0f} s optimising, {len(seconds)} "
+                f"steps {steps}" + (f", {finest:.1f} s per step at the finest scale)" if finest else ")")
+            )
+            print(rows[-1], flush=True)
+        if key == "2048":
+            compare_2048(args.out, rows)
+            print("\n".join(rows[-len(RUNS[key]) :]), flush=True)
+    (args.out / "large.txt").write_text("\n".join(rows) + "\n")
+
+
+if __name__ == "__main__":
+    main()

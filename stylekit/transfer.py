@@ -62,10 +62,11 @@ def _build_stages(s, content, styles, masks):
     # Files are decoded once here; each scale resizes the decoded image.
     content, styles = _decoded(content), [_decoded(x) for x in styles]
     plan, stages, carried = scale_plan(s.size, s.steps, s.scales), [], 0
-    for size, _ in reversed(plan):  # the largest scale first: a run that cannot fit is refused before any target
-        first = content if content is not None else styles[0]
+    # Memory first, the largest scale first: a run that cannot fit is refused before any target is made.
+    reference = _size_of(content) if content is not None else _size_of(styles[0])
+    for size, _ in reversed(plan):
         side = size if content is not None else style_size(size, s.style_scale)
-        choose_tile(s, *images.target_size(*_size_of(first), side), device, dtype)
+        choose_tile(s, *images.target_size(*reference, side), device, dtype)
     for i, (size, steps) in enumerate(plan):
         try:
             stages.append(_Stage(s, encoder, content, styles, blend, masks, size, steps + carried, device, dtype))

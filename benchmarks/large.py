@@ -76,6 +76,21 @@ def seam_figure(image, cuts_x, cuts_y):
     return float(across / elsewhere)
 
 
+def halfway_figure(image, cut_lines):
+    """Mean |∇| across the cut lines ÷ across the lines halfway between them (and the image's edges): a
+    control for the cuts' positions, which sit on every pooling grid of every scale, where any result (and
+    often the photo, at its centre lines) has stronger gradients than on average."""
+    edges = [0, *cut_lines, image.shape[-1]]
+    halfway = [(a + b) // 2 for a, b in zip(edges, edges[1:])]
+    dx = (image[..., :, 1:] - image[..., :, :-1]).abs().mean(1)[0].mean(0)
+    dy = (image[..., 1:, :] - image[..., :-1, :]).abs().mean(1)[0].mean(1)
+
+    def mean(lines):
+        return torch.cat([dx[[c - 1 for c in lines]], dy[[c - 1 for c in lines]]]).mean()
+
+    return float(mean(cut_lines) / mean(halfway))
+
+
 def cuts(size, tile):
     s = PRESETS["default"]
     step, margin = halo(s.model, [*s.content_layers, *s.style_layers], s.style_loss)
@@ -120,6 +135,10 @@ def main():
                 f"{name}: peak {peak:.2f} GiB, {wall:.0f} s wall ({seconds[-1]:.0f} s optimising, {len(seconds)} "
                 f"steps {steps}" + (f", {finest:.1f} s per step at the finest scale)" if finest else ")")
             )
+            if settings.get("tile", "auto"):
+                x, _ = cuts(settings["size"], settings.get("tile") or 1024)  # auto picks 1024 px tiles here
+                figure = halfway_figure(load_image(args.out / f"{name}.png"), x)
+                rows[-1] += f"; cuts ÷ the lines halfway between them {figure:.3f}"
             print(rows[-1], flush=True)
         if key == "2048":
             compare_2048(args.out, rows)

@@ -30,7 +30,7 @@ import torch
 from stylekit import PRESETS, sample, transfer
 from stylekit.images import load_image
 from stylekit.judge import judge
-from stylekit.tiles import grid, halo
+from stylekit.tiles import layout
 
 RUNS = {
     "2048": [
@@ -93,8 +93,7 @@ def halfway_figure(image, cut_lines):
 
 def cuts(size, tile):
     s = PRESETS["default"]
-    step, margin = halo(s.model, [*s.content_layers, *s.style_layers], s.style_loss)
-    tiles = grid(size, size, -(-tile // step) * step, margin, step)
+    tiles = layout(s.model, [*s.content_layers, *s.style_layers], s.style_loss, size, size, tile)
     return sorted({t.core[0] for t in tiles} - {0}), sorted({t.core[2] for t in tiles} - {0})
 
 

@@ -9,7 +9,6 @@ is scored with ``judge`` and timed; ``summary.csv`` in the folder has one row pe
 import csv
 import glob
 import json
-import os
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -189,12 +188,10 @@ def _already_made(item):
 
 def write_summary(items, path):
     """The CSV, written atomically so that a kill in the middle leaves the previous one."""
-    tmp = Path(path).with_name(f".{Path(path).name}.{os.getpid()}.tmp")
-    with open(tmp, "w", newline="") as f:
+    with images.atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(asdict(item) for item in items)
-    os.replace(tmp, path)
 
 
 def summary_table(items):

@@ -159,11 +159,5 @@ def stylize(model, image, size=512, strength=1.0, colours="style", precision="au
 
 
 def _atomic_save(data, path):
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with images.atomic_path(path) as tmp:
         torch.save(data, tmp)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

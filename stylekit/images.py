@@ -5,6 +5,7 @@ import json
 import os
 import uuid
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -161,22 +162,30 @@ def png_bytes(image):
     return buffer.getvalue()
 
 
-def save_png(image, path, settings=None):
-    """Writes a PNG atomically (temporary file, then rename) with ``settings`` as JSON text metadata."""
+@contextmanager
+def atomic_path(path, suffix=""):
+    """A temporary path beside ``path`` to write to, renamed to ``path`` when the block ends and removed if it
+    fails: no reader, and no crash, ever leaves half a file. ``suffix``: for writers that go by the extension."""
     path = Path(path)
-    info = PngImagePlugin.PngInfo()
-    if settings is not None:
-        info.add_text(SETTINGS_KEY, json.dumps(settings, sort_keys=True))
-    # Same folder, so the rename is atomic; opened with "x" so the umask applies as for any new file.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    # Same folder, so the rename is atomic; a unique name, so concurrent writers do not meet.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{suffix}")
     try:
-        with open(tmp, "xb") as f:
-            to_pil(image).save(f, format="PNG", pnginfo=info)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return path
+
+
+def save_png(image, path, settings=None):
+    """Writes a PNG atomically with ``settings`` as JSON text metadata."""
+    info = PngImagePlugin.PngInfo()
+    if settings is not None:
+        info.add_text(SETTINGS_KEY, json.dumps(settings, sort_keys=True))
+    # Opened with "x" so the umask applies as for any new file.
+    with atomic_path(path) as tmp, open(tmp, "xb") as f:
+        to_pil(image).save(f, format="PNG", pnginfo=info)
+    return Path(path)
 
 
 def read_settings(path):

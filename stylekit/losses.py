@@ -23,8 +23,7 @@ def gram(features, mask=None):
     sizes; with equal sizes the style loss below equals the thesis's E_l exactly. A ``mask``
     (1, 1, h, w) in [0, 1] restricts G to a region (Gatys et al. 2017's guided Gram matrix).
     """
-    product, weight = gram_sums(features, mask)
-    return product / (weight.clamp_min(1e-8) if mask is not None else weight)
+    return gram_of_sums(*gram_sums(features, mask))
 
 
 def gram_sums(features, mask=None):
@@ -36,6 +35,11 @@ def gram_sums(features, mask=None):
         return _SelfProduct.apply(f), f.shape[0]
     m = torch.nn.functional.interpolate(mask.float(), size=features.shape[-2:], mode="area").reshape(-1, 1)
     return _SelfProduct.apply(f * m), (m**2).sum()
+
+
+def gram_of_sums(product, weight):
+    """G from ``gram_sums``' two sums (a mask that is black everywhere leaves M = 0: clamped)."""
+    return product / (weight.clamp_min(1e-8) if torch.is_tensor(weight) else weight)
 
 
 def style_layer_loss(features, target_gram, mask=None):
@@ -136,11 +140,14 @@ class Objective:
             ),
             "tv": tv_loss(image) if self.weights["tv"] else zero,
         }
-        terms["total"] = sum(self.weights[k] * terms[k] for k in ("content", "style", "tv"))
-        for name, term in self.extra.items():  # e.g. video's temporal loss, weighted by its own λ
+        for name, term in self.extra.items():
             terms[name] = term(image)
-            terms["total"] = terms["total"] + terms[name]
+        terms["total"] = self.total(terms)
         return terms
+
+    def total(self, terms):
+        """α·content + β·style + γ·TV + the extra terms (e.g. video's temporal loss, weighted by its own λ)."""
+        return sum(self.weights[k] * terms[k] for k in ("content", "style", "tv")) + sum(terms[k] for k in self.extra)
 
 
 def blend_weights(weights, count):

@@ -20,7 +20,18 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import GramLoss, HistogramLoss, MRFLoss, Objective, _gram_loss, _patches, content_loss, gram_sums, tv_loss
+from .losses import (
+    GramLoss,
+    HistogramLoss,
+    MRFLoss,
+    Objective,
+    _gram_loss,
+    _patches,
+    content_loss,
+    gram_of_sums,
+    gram_sums,
+    tv_loss,
+)
 from .vgg import deepest, pools_before, reach
 
 SKETCH = 256  # quantiles per tile and channel from which the histogram loss reads ranks
@@ -33,6 +44,13 @@ def halo(arch, layers, style_loss):
     grid = 2 ** pools_before(arch, last)
     extra = grid if style_loss == "mrf" else 0  # MRF patches centred on a core's edge reach one cell further
     return grid, -(-(reach(arch, last) + extra) // grid) * grid
+
+
+def layout(arch, layers, style_loss, width, height, tile):
+    """The tiles a ``width``×``height`` image is cut into: cores of at most ``tile`` px (rounded up to the pooling
+    grid), halos for exact features at ``layers``."""
+    step, margin = halo(arch, layers, style_loss)
+    return grid(width, height, -(-tile // step) * step, margin, step)
 
 
 def crop_side(settings, tile):
@@ -128,7 +146,7 @@ class TiledObjective(Objective):
         for (i, k), (product, weight) in sums.items():
             product.requires_grad_(True)
             target, w = self.style[i][1][k]
-            term = w * _gram_loss(product / (weight.clamp_min(1e-8) if torch.is_tensor(weight) else weight), target)
+            term = w * _gram_loss(gram_of_sums(product, weight), target)
             gradients[(i, k)] = torch.autograd.grad(term, product)[0]
             value = value + term.detach()
         return value, gradients, {k: _merged(parts) for k, parts in sketches.items()}
@@ -163,9 +181,7 @@ class TiledObjective(Objective):
         if total.requires_grad:
             total.backward()
         terms.update({k: v.detach() for k, v in pixel.items()})
-        terms["total"] = sum(self.weights[k] * terms[k] for k in ("content", "style", "tv")) + sum(
-            terms[k] for k in self.extra
-        )
+        terms["total"] = self.total(terms)
         return terms
 
     # Targets: the whole image's, assembled tile by tile.
@@ -191,7 +207,7 @@ class TiledObjective(Objective):
                 sums = dict.fromkeys(layers)
                 for _, features in self._encode(image, list(layers)):
                     sums = {k: _added(sums[k], gram_sums(features[k])) for k in layers}
-                own = {k: product / weight_sum for k, (product, weight_sum) in sums.items()}
+                own = {k: gram_of_sums(*sums[k]) for k in layers}
             else:
                 sketches = {k: [] for k in layers}
                 for _, features in self._encode(image, list(layers)):
@@ -205,8 +221,8 @@ class TiledObjective(Objective):
 
     def tiles(self, image):
         """The tiles ``image`` is cut into."""
-        step, margin = halo(self.arch, self.layers, "mrf" if isinstance(self.kind, MRFLoss) else "gram")
-        return grid(image.shape[-1], image.shape[-2], -(-self.tile // step) * step, margin, step)
+        style_loss = "mrf" if isinstance(self.kind, MRFLoss) else "gram"
+        return layout(self.arch, self.layers, style_loss, image.shape[-1], image.shape[-2], self.tile)
 
     def _encode(self, image, layers, cells=0):
         """(tile, {layer: its core's features, ``cells`` wider}) for every tile of ``image``, without autograd."""

@@ -11,7 +11,6 @@ H.264, yuv420p, the input's frame rate, and its audio copied unchanged.
 """
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from fractions import Fraction
@@ -201,29 +200,23 @@ def _work_folder(output, source, style, preset, settings):
 def write_mp4(frames, fps, output, audio_from=None):
     """Encodes PNG ``frames`` as H.264 (yuv420p) at ``fps`` into ``output`` atomically, with ``audio_from``'s audio
     stream copied unchanged (cut to the frames' duration)."""
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp.mp4")
-    try:
-        with av.open(str(tmp), "w") as out:
-            first = images.open_image(frames[0])
-            stream = out.add_stream("libx264", rate=fps, options={"crf": "18"})
-            stream.width, stream.height, stream.pix_fmt = first.width, first.height, "yuv420p"
-            source = av.open(str(audio_from)) if audio_from is not None else None
-            audio = out.add_stream_from_template(source.streams.audio[0]) if source else None
-            for path in frames:
-                out.mux(stream.encode(av.VideoFrame.from_image(images.open_image(path))))
-            out.mux(stream.encode())
-            if source is not None:
-                duration = len(frames) / fps
-                for packet in source.demux(source.streams.audio[0]):
-                    if packet.dts is None or packet.pts * packet.time_base >= duration:
-                        continue
-                    packet.stream = audio
-                    out.mux(packet)
-                source.close()
-        os.replace(tmp, output)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with images.atomic_path(output, ".mp4") as tmp, av.open(str(tmp), "w") as out:
+        first = images.open_image(frames[0])
+        stream = out.add_stream("libx264", rate=fps, options={"crf": "18"})
+        stream.width, stream.height, stream.pix_fmt = first.width, first.height, "yuv420p"
+        source = av.open(str(audio_from)) if audio_from is not None else None
+        audio = out.add_stream_from_template(source.streams.audio[0]) if source else None
+        for path in frames:
+            out.mux(stream.encode(av.VideoFrame.from_image(images.open_image(path))))
+        out.mux(stream.encode())
+        if source is not None:
+            duration = len(frames) / fps
+            for packet in source.demux(source.streams.audio[0]):
+                if packet.dts is None or packet.pts * packet.time_base >= duration:
+                    continue
+                packet.stream = audio
+                out.mux(packet)
+            source.close()
     return output
 
 

@@ -149,7 +149,7 @@ def build_parser():
     train.add_argument("--batch", type=int, default=4, help="photos per step (default 4)")
     train.add_argument("--style-weight", type=float, default=9.0, help="beta (default 9, as transfer's default)")
     train.add_argument("--style-size", type=int, default=512, help="the style image's side: stroke size (512)")
-    train.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (default 0.001)")
+    train.add_argument("--lr", type=float, default=1e-3, help="Adam's rate (0.001; a tenth for the last 10%% of steps)")
     train.add_argument("--checkpoint-every", type=int, default=100, metavar="N", help="save a checkpoint every N steps")
     train.add_argument("--device", default="auto")
     train.add_argument("--precision", default="auto", choices=CHOICES["precision"])

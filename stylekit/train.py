@@ -35,6 +35,10 @@ PACKAGE_PHOTOS = {
 HELD_OUT = ("chelsea", "rocket")
 PHOTO_SIDE = 1024  # photos are kept in memory with their longest side at most this
 SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+# The last tenth of the steps run at a tenth of the learning rate: at full rate Adam keeps the weights jumping
+# with each batch of crops. Measured on the shipped models (README: Fast models): the judged errors of 3000
+# steps fell by up to 14% in 300-333 cooler steps (one of 16 rose 1%).
+COOLDOWN = 0.1
 
 
 def default_photos():
@@ -87,7 +91,8 @@ def train_fast(style, photos=None, *, size=None, steps=2000, batch=4, style_weig
     ``size`` defaults to Johnson et al.'s 256 on a GPU and 192 on a CPU, where a step costs half as much
     (README: Fast models).
     ``style_size`` is the style image's longest side while training: the model paints strokes of the size a
-    ``transfer`` at that output size would. ``style_weight`` is β of the default preset (α is 1). With
+    ``transfer`` at that output size would. ``style_weight`` is β of the default preset (α is 1). Adam runs at
+    ``lr``, and at ``lr / 10`` for the last ``COOLDOWN`` of the steps. With
     ``checkpoint`` (a path), the state is saved every ``checkpoint_every`` steps and on Ctrl-C or ``stop``,
     and a later call with the same settings resumes from it; more ``steps`` than before trains on.
     """
@@ -141,11 +146,14 @@ def _train_loop(model, objective, photo_batch, optimizer, steps, device, dtype, 
     """Steps until ``steps`` are done (or Ctrl-C / ``stop``): returns None, 'interrupted' or 'stopped'."""
     history, net = model.history, model.net.train()
     done, started = len(history["total"]), time.perf_counter() - (history["seconds"] or [0])[-1]
+    cool_from, lr = round(steps * (1 - COOLDOWN)), model.settings["lr"]
     # bf16 where VGG runs in it: the network's convolutions too (its weights and the optimiser stay fp32).
     autocast = torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)
     with tqdm(total=steps, initial=done, desc=f"training {model.style}", disable=not progress, unit="step") as bar:
         try:
             for step in range(done + 1, steps + 1):
+                for group in optimizer.param_groups:
+                    group["lr"] = lr / 10 if step > cool_from else lr
                 photos = photo_batch()
                 objective.set_content(photos)
                 with autocast:

@@ -12,7 +12,7 @@ from stylekit import Objective, Settings, load_fast, load_vgg, read_settings, st
 from stylekit.cli import main
 from stylekit.colour import to_yiq
 from stylekit.errors import ImageError, StylekitError
-from stylekit.fast import TransformNet
+from stylekit.fast import VERSION, TransformNet
 from stylekit.train import HELD_OUT, default_photos
 
 TINY = dict(size=64, batch=2, style_size=64, precision="fp32", progress=False)
@@ -32,6 +32,16 @@ def test_transform_net_keeps_any_size_and_has_johnsons_size():
     for height, width in ((37, 50), (64, 64), (17, 90)):
         assert net(torch.rand(1, 3, height, width)).shape == (1, 3, height, width)
     assert 1.6e6 < sum(p.numel() for p in net.parameters()) < 1.8e6
+
+
+def test_the_output_is_an_image_whatever_the_weights():
+    """Training scores exactly what stylize returns: no pixel outside [0, 1] to be clamped afterwards."""
+    net = TransformNet()
+    with torch.no_grad():
+        net[-1][1].weight.mul_(100)  # drives the last layer's values far outside [0, 1]
+        out = net(torch.rand(1, 3, 40, 40))
+    assert out.min() >= 0 and out.max() <= 1
+    assert (out < 0.01).float().mean() > 0.2 and (out > 0.99).float().mean() > 0.2  # saturated both ways
 
 
 def test_a_batch_scores_each_image_against_its_own_content():
@@ -85,6 +95,18 @@ def test_resume_continues_exactly_where_training_stopped(tmp_path, photos, textu
         train_fast(texture, photos, steps=6, checkpoint=checkpoint, lr=0.01, **TINY)
 
 
+def test_the_last_tenth_of_the_steps_cools_down(monkeypatch, photos, texture):
+    rates, step = [], torch.optim.Adam.step
+
+    def recording_step(optimizer, *args, **kwargs):
+        rates.append(optimizer.param_groups[0]["lr"])
+        return step(optimizer, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    train_fast(texture, photos, steps=20, lr=0.002, **TINY)
+    assert rates == [0.002] * 18 + [0.0002] * 2
+
+
 def test_strength_and_original_colours(texture, photo):
     model = train_fast(texture, [photo], steps=2, **TINY)
     plain = stylize(model, photo, size=64, strength=0).image
@@ -122,7 +144,7 @@ def test_foreign_and_future_model_files_are_refused(tmp_path):
     torch.save({"conv.weight": torch.zeros(1)}, other)
     torch.save({"format": "stylekit-fast", "version": 99}, future)
     for path, message in ((text, "not a stylekit fast model"), (other, "not a stylekit fast model"),
-                          (future, "format version 99; this stylekit reads version 1"),
+                          (future, f"format version 99; this stylekit reads version {VERSION}"),
                           (tmp_path / "none.pt", "no such model file")):  # fmt: skip
         with pytest.raises(StylekitError, match=message):
             load_fast(path)

@@ -1,6 +1,6 @@
 """Fast models (Johnson et al.): stylising time and memory, training cost, and quality against `transfer`.
 
-    python benchmarks/fast.py                      # the shipped models, ~5 min on 2 CPU cores
+    python benchmarks/fast.py                      # every shipped model, ~2 min each on 2 CPU cores
     python benchmarks/fast.py --models mine.pt --styles data/style_mosaic.jpg
 
 1. Stylising: best of 5 forward passes at 256, 512 and 1024 px (auto precision, and fp32), and the peak
@@ -21,6 +21,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from stylekit import load_fast, sample, stylize, train_fast, transfer
+from stylekit.fast import SHIPPED
 from stylekit.judge import judge, judge_targets
 from stylekit.train import HELD_OUT
 
@@ -88,12 +89,14 @@ def loss_figure(models, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["data/models/mosaic.pt", "data/models/great_wave.pt"])
-    parser.add_argument("--styles", nargs="+", default=[sample("mosaic"), sample("great_wave")])
+    shipped = sorted(SHIPPED.glob("*.pt"))
+    parser.add_argument("--models", nargs="+", default=[str(p) for p in shipped])
+    parser.add_argument("--styles", nargs="+", help="each model's style image (default: the bundled one it names)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--quality-size", type=int, default=512)
     parser.add_argument("--out", default="benchmarks/results/fast")
     args = parser.parse_args()
+    args.styles = args.styles or [sample(load_fast(model).style) for model in args.models]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     report = {"speed": speed(args.models[0], args.sizes)}

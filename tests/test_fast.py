@@ -12,7 +12,10 @@ from stylekit import Objective, Settings, load_fast, load_vgg, read_settings, st
 from stylekit.cli import main
 from stylekit.colour import to_yiq
 from stylekit.errors import ImageError, StylekitError
-from stylekit.fast import VERSION, TransformNet
+from stylekit.fast import SHIPPED, VERSION, TransformNet
+from stylekit.images import load_image
+from stylekit.judge import judge
+from stylekit.samples import sample
 from stylekit.train import HELD_OUT, default_photos
 
 TINY = dict(size=64, batch=2, style_size=64, precision="fp32", progress=False)
@@ -42,6 +45,22 @@ def test_the_output_is_an_image_whatever_the_weights():
         out = net(torch.rand(1, 3, 40, 40))
     assert out.min() >= 0 and out.max() <= 1
     assert (out < 0.01).float().mean() > 0.2 and (out > 0.99).float().mean() > 0.2  # saturated both ways
+
+
+@pytest.mark.parametrize("path", sorted(SHIPPED.glob("*.pt")), ids=lambda p: p.stem)
+def test_each_shipped_model_is_small_and_paints_its_bundled_style(path):
+    """What a fresh clone relies on: the file loads within the 4 MB budget with its record, and moves a photo it
+    never saw towards its style (judged style error under half the photo's own) while keeping the photo
+    (content error under that of the style image itself)."""
+    assert path.stat().st_size <= 4e6
+    model = load_fast(path, "cpu")
+    assert len(model.history["total"]) == len(model.history["seconds"]) > 1000 and model.thumbnail is not None
+    photo, style = sample(HELD_OUT[0]), sample(model.style)
+    styled = stylize(model, photo, 256, precision="fp32").image  # the strokes are sized for 512 px: not much less
+    original = load_image(photo, 256)
+    painting = load_image(style, tuple(styled.shape[:-3:-1]))
+    assert judge(styled, photo, style)["style"] < 0.5 * judge(original, photo, style)["style"]
+    assert judge(styled, photo, style)["content"] < judge(painting, photo, style)["content"]
 
 
 def test_a_batch_scores_each_image_against_its_own_content():

@@ -14,7 +14,7 @@ from stylekit.colour import to_yiq
 from stylekit.errors import ImageError, StylekitError
 from stylekit.fast import SHIPPED, VERSION, TransformNet
 from stylekit.images import load_image
-from stylekit.judge import judge
+from stylekit.judge import judge, judge_targets
 from stylekit.samples import sample
 from stylekit.train import HELD_OUT, default_photos
 
@@ -59,8 +59,10 @@ def test_each_shipped_model_is_small_and_paints_its_bundled_style(path):
     styled = stylize(model, photo, 256, precision="fp32").image  # the strokes are sized for 512 px: not much less
     original = load_image(photo, 256)
     painting = load_image(style, tuple(styled.shape[:-3:-1]))
-    assert judge(styled, photo, style)["style"] < 0.5 * judge(original, photo, style)["style"]
-    assert judge(styled, photo, style)["content"] < judge(painting, photo, style)["content"]
+    targets = judge_targets(photo, style, *styled.shape[:-3:-1])  # one set for the three images of that size
+    ours, theirs, style_as_photo = (judge(image, photo, style, targets) for image in (styled, original, painting))
+    assert ours["style"] < 0.5 * theirs["style"]
+    assert ours["content"] < style_as_photo["content"]
 
 
 def test_a_batch_scores_each_image_against_its_own_content():

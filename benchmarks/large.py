@@ -15,6 +15,9 @@ for that process (os.wait4), its seconds the wall clock of the whole run, model 
    finest scale. L-BFGS adds two image-sized vectors per remembered step, full after as many steps: 4096
    runs 11 steps per scale with the default memory of 10; 8192 remembers 1 step, to fill it in 2 (a
    longer memory adds 2 × 0.75 GiB per step there: README).
+3. `--runs estimate`: the memory estimate against measured peaks, whole and tiled, small to large, in fp32 and
+   bf16 (each a fresh process, the model loaded and a small run done before measuring): the table in
+   docs/performance.md. The estimate must be the larger in every row (tests/test_memory.py checks one row).
 """
 
 import argparse
@@ -41,6 +44,8 @@ RUNS = {
     "4096": [("4096-tiled", dict(size=4096, steps=[11, 11]))],  # both scales fill L-BFGS's memory of 10 steps
     "8192": [("8192-tiled", dict(size=8192, steps=[1, 2], lbfgs_history=1))],
 }
+# (longest side, tile or None): the rows of the estimate table, run in fp32 and in bf16.
+ESTIMATED = [(128, None), (256, None), (512, None), (1024, None), (512, 128), (768, 256), (1024, 256), (2048, 512)]
 CONTENT, STYLE = "astronaut", "mosaic"
 
 
@@ -62,6 +67,21 @@ def measured(name, settings, folder):
     if status:
         raise SystemExit(f"{name} failed ({status}): {output[-2000:]}")
     return usage.ru_maxrss / 2**20, wall, json.loads(output.strip().splitlines()[-1])["seconds"]
+
+
+def estimate_rows(out):
+    """The estimate against measured peaks (MiB added to the process by the run), each in a fresh process."""
+    rows = ["| size | tiles | precision | measured MiB | estimated MiB | measured ÷ estimated |", "| --- " * 6 + "|"]
+    for precision in ("fp32", "bf16"):
+        for size, tile in ESTIMATED:
+            run = dict(size=size, steps=2, scales=1, tile=tile or 0, precision=precision)
+            code = f"from stylekit.memory import measure_run; print(measure_run(**{run!r}))"
+            child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            measured, estimated = json.loads(child.stdout.strip().splitlines()[-1])
+            rows.append(f"| {size} | {tile or 'whole'} | {precision} | {measured / 2**20:.0f} | "
+                        f"{estimated / 2**20:.0f} | {measured / estimated:.2f} |")  # fmt: skip
+            print(rows[-1], flush=True)
+    (out / "estimate.md").write_text("\n".join(rows) + "\n")
 
 
 def seam_figure(image, cuts_x, cuts_y):
@@ -117,15 +137,17 @@ def compare_2048(folder, rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", nargs="+", default=list(RUNS), choices=list(RUNS))
+    parser.add_argument("--runs", nargs="+", default=[*RUNS, "estimate"], choices=[*RUNS, "estimate"])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/large"))
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.one:
         return one(args.one[0], json.loads(args.one[1]), args.out)
+    if "estimate" in args.runs:
+        estimate_rows(args.out)
     rows = []
-    for key in args.runs:
+    for key in (k for k in args.runs if k in RUNS):
         for name, settings in RUNS[key]:
             peak, wall, seconds = measured(name, settings, args.out)
             steps = settings.get("steps", PRESETS["default"].steps)

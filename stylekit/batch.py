@@ -17,8 +17,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from . import images
-from .errors import ImageError, StylekitError
-from .fast import cached_fast, stylize
+from .errors import ImageError, StylekitError, need
+from .fast import cached_fast, check_options, stylize
 from .judge import judge
 from .memory import PeakMemory
 from .settings import resolve
@@ -28,7 +28,7 @@ from .video import video
 SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEOS = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"}  # a video is one item: stylekit.video, one task
 RETRIES = 3  # Ray runs an item again when its worker process dies, this many times
-COLUMNS = ("content", "style", "output", "status", "seconds", "peak_mb", "content_error", "style_error", "message")
+COLUMNS = ("content", "style", "output", "status", "seconds", "added_mb", "content_error", "style_error", "message")
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Item:
     settings: dict = field(default_factory=dict)  # what the output's PNG will hold
     status: str = "pending"  # then 'done', 'skipped' or 'failed'
     seconds: float = None
-    peak_mb: float = None
+    added_mb: float = None  # what the item added to its process's resident memory at its peak
     content_error: float = None
     style_error: float = None
     message: str = ""
@@ -67,6 +67,8 @@ def plan(contents, styles, folder, preset="default", model=None, **settings):
     folder = Path(folder)
     styles = [model] if model is not None else expand(styles)
     fast_style = cached_fast(model).style if model is not None else None
+    if model is not None:  # what would fail every item is refused once, before any is run
+        check_options(settings.get("strength", 1.0), settings.get("colours", "style"), settings.get("size", 512))
     items = []
     for content in expand(contents):
         for style in styles:
@@ -120,7 +122,7 @@ def run_item(item, job):
                 run = video(item.content, None if job["model"] else item.style, item.output, job["preset"],
                             model=job["model"], progress=False, **job["settings"])  # fmt: skip
                 status = "done" if run.seconds else "skipped"
-                return None, dict(status=status, seconds=time.perf_counter() - started, peak_mb=peak.mb)
+                return None, dict(status=status, seconds=time.perf_counter() - started, added_mb=peak.added_mb)
             if job["model"] is not None:
                 settings = {k: v for k, v in job["settings"].items() if k in ("size", "strength", "colours")}
                 image = stylize(cached_fast(job["model"]), item.content, **settings).image
@@ -128,7 +130,7 @@ def run_item(item, job):
                 image = transfer(item.content, item.style, job["preset"], progress=False, **job["settings"]).image
         seconds = time.perf_counter() - started
         scores = judge(image, item.content, item.style) if job["model"] is None else {}
-        return image, dict(status="done", seconds=seconds, peak_mb=peak.mb, content_error=scores.get("content"),
+        return image, dict(status="done", seconds=seconds, added_mb=peak.added_mb, content_error=scores.get("content"),
                            style_error=scores.get("style"))  # fmt: skip
     except StylekitError as e:
         return None, dict(status="failed", message=str(e))
@@ -145,10 +147,7 @@ def _local_results(items, job):
 
 def _ray(address):
     """The ray module, connected to the cluster at ``address`` (or already connected)."""
-    try:
-        import ray
-    except ImportError:
-        raise StylekitError('--ray needs Ray: pip install "stylekit[ray]"') from None
+    ray = need("ray", "--ray")
     if not ray.is_initialized():
         try:
             ray.init(address=address or None, logging_level="ERROR")
@@ -197,9 +196,9 @@ def write_summary(items, path):
 def summary_table(items):
     """A short plain-text table of the items, and the counts."""
     counts = {s: sum(i.status == s for i in items) for s in ("done", "skipped", "failed")}
-    lines = [f"{'content':<24} {'style':<16} {'status':<8} {'s':>7} {'MB':>6} {'content':>8} {'style':>8}"]
+    lines = [f"{'content':<24} {'style':<16} {'status':<8} {'s':>7} {'+MB':>6} {'content':>8} {'style':>8}"]
     for i in items:
-        columns = ((i.seconds, 7, 1), (i.peak_mb, 6, 0), (i.content_error, 8, 3), (i.style_error, 8, 4))
+        columns = ((i.seconds, 7, 1), (i.added_mb, 6, 0), (i.content_error, 8, 3), (i.style_error, 8, 4))
         numbers = [f"{v:>{w}.{p}f}" if v is not None else " " * w for v, w, p in columns]
         lines.append(f"{Path(i.content).name[:24]:<24} {Path(i.style).stem[:16]:<16} {i.status:<8} {' '.join(numbers)}"
                      + (f"  {i.message}" if i.message else ""))  # fmt: skip

@@ -2,10 +2,11 @@
 
 import os
 
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
-
+from .errors import need
 from .images import to_pil
+
+plt = need("matplotlib.pyplot", "the course's plots")
+Figure = need("matplotlib.figure", "the course's plots").Figure
 
 FAST = os.environ.get("STYLEKIT_FAST", "") not in ("", "0")  # set by the test suite, so nbval runs quickly
 

@@ -1,17 +1,36 @@
 """Where a run happens and in which precision the network runs there (losses are fp32 everywhere)."""
 
+import os
+
 import torch
+
+from .errors import SettingsError
+
+# What precision='auto' means can be pinned for a whole process tree (tests, notebook kernels, a batch's
+# workers): STYLEKIT_PRECISION=fp32 makes results independent of the CPU's instructions.
+PRECISION_VARIABLE = "STYLEKIT_PRECISION"
 
 
 def pick_device(name="auto"):
     """``name`` as a ``torch.device``; 'auto' is the GPU when there is one, else the CPU."""
-    if name != "auto":
-        return torch.device(name)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise SettingsError(f"device must be auto, cpu, cuda or cuda:N, not {name!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SettingsError(f"device {name!r}: no CUDA GPU is available here; use auto or cpu")
+    return device
 
 
 def pick_dtype(precision="auto", device="auto"):
-    """The network's dtype: 'fp32', 'bf16', or 'auto' = bf16 only where the hardware makes it fast."""
+    """The network's dtype: 'fp32', 'bf16', or 'auto' = bf16 only where the hardware makes it fast (or what
+    the environment variable STYLEKIT_PRECISION says, when it is set)."""
+    if precision == "auto":
+        precision = os.environ.get(PRECISION_VARIABLE, "auto")
+        if precision not in ("auto", "fp32", "bf16"):
+            raise SettingsError(f"{PRECISION_VARIABLE} must be auto, fp32 or bf16, not {precision!r}")
     if precision == "fp32":
         return torch.float32
     if precision == "bf16":

@@ -15,3 +15,30 @@ class ImageError(StylekitError, ValueError):
 
 class WeightsUnavailable(StylekitError):
     """A model's weights cannot be found here and cannot be downloaded."""
+
+
+class MissingExtra(StylekitError, ImportError):
+    """An optional feature's package is not installed."""
+
+
+# What each optional import is called on PyPI and which stylekit extra brings it (pyproject.toml).
+EXTRAS = {
+    "av": ("PyAV", "video"),
+    "cv2": ("OpenCV", "video"),
+    "ray": ("Ray", "ray"),
+    "skimage": ("scikit-image", "train"),
+    "ipywidgets": ("ipywidgets", "course"),
+    "matplotlib": ("matplotlib", "course"),
+}
+
+
+def need(module, feature, extra=None):
+    """``module`` imported, or a ``MissingExtra`` naming what to install (``extra``: another extra that brings it):
+    optional features import their packages where they are used, so that ``import stylekit`` needs only the core."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        package, extra = EXTRAS[module.partition(".")[0]]
+        raise MissingExtra(f'{feature} needs {package}: pip install "stylekit[{extra}]"') from None

@@ -14,7 +14,7 @@ from torch import nn
 
 from . import colour, images
 from .device import pick_device, pick_dtype
-from .errors import StylekitError
+from .errors import ImageError, StylekitError
 from .result import Result
 from .samples import DATA
 
@@ -100,15 +100,26 @@ def shipped_models():
 def load_fast(path, device="auto"):
     """A model file saved by ``FastModel.save`` (or a training checkpoint), or a shipped model's name ('mosaic').
     Anything else: a one-line ``StylekitError``."""
-    if not Path(path).is_file() and (SHIPPED / f"{path}.pt").is_file():
-        path = SHIPPED / f"{path}.pt"
-    return _read(path, device)[0]
+    return _read(_located(path), device)[0]
+
+
+def cached_fast(path, device="auto"):
+    """``load_fast`` once per process and model file: the playground and batch runs style many photos with one. A
+    file written again since (a model retrained under the same name) is read again."""
+    located = _located(path)
+    stamp = (located.stat().st_mtime_ns, located.stat().st_size) if located.is_file() else None
+    return _cached_fast(located, device, stamp)
 
 
 @functools.lru_cache(maxsize=8)
-def cached_fast(path, device="auto"):
-    """``load_fast`` once per process and model: the playground and batch runs style many photos with one."""
+def _cached_fast(path, device, stamp):
     return load_fast(path, device)
+
+
+def _located(path):
+    """The file ``path`` names: itself, or a shipped model's file when it is a shipped model's name."""
+    shipped = SHIPPED / f"{path}.pt"
+    return Path(path) if Path(path).is_file() or not shipped.is_file() else shipped
 
 
 def _read(path, device="auto"):
@@ -126,10 +137,14 @@ def _read(path, device="auto"):
         raise StylekitError(
             f"{path}: a fast model of format version {data.get('version')}; this stylekit reads version {VERSION}"
         )
-    net = TransformNet()
-    net.load_state_dict({k: v.float() for k, v in data["weights"].items()})
-    thumbnail = None if data.get("thumbnail") is None else data["thumbnail"].float() / 255
-    model = FastModel(net.to(pick_device(device)), data["style"], data["settings"], data["history"], thumbnail)
+    try:
+        net = TransformNet()
+        net.load_state_dict({k: v.float() for k, v in data["weights"].items()})
+        thumbnail = None if data.get("thumbnail") is None else data["thumbnail"].float() / 255
+        style, settings, history = data["style"], data["settings"], data["history"]
+    except (KeyError, AttributeError, TypeError, ValueError, RuntimeError) as e:  # entries missing or of other shapes
+        raise StylekitError(f"{path}: a damaged stylekit fast model ({type(e).__name__} reading its weights)") from None
+    model = FastModel(net.to(pick_device(device)), style, settings, history, thumbnail)
     return model, data
 
 
@@ -142,13 +157,15 @@ def stylize(model, image, size=512, strength=1.0, colours="style", precision="au
     Returns a ``Result`` whose ``seconds`` is the forward pass alone.
     """
     model = model if isinstance(model, FastModel) else load_fast(model)
-    if not 0 <= strength <= 1:
-        raise StylekitError(f"strength must be between 0 and 1, not {strength!r}")
-    if colours not in ("style", "luminance"):
-        raise StylekitError(f"colours must be style or luminance for a fast model, not {colours!r}")
+    check_options(strength, colours, size)
     device = next(model.net.parameters()).device
     dtype = pick_dtype(precision, device)
     photo = images.as_tensor(image, size, "photo").to(device)
+    if min(photo.shape[-2:]) < images.MIN_SIDE:
+        raise ImageError(
+            f"the photo is {photo.shape[-1]}×{photo.shape[-2]} px at size {size!r}; a fast model needs at least "
+            f"{images.MIN_SIDE} px per side"
+        )
     started = time.perf_counter()
     with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
         styled = model.net(photo).float()
@@ -160,6 +177,15 @@ def stylize(model, image, size=512, strength=1.0, colours="style", precision="au
     if isinstance(image, (str, Path)):
         settings["content"] = str(image)
     return Result(styled, {"seconds": [seconds], "passes": [0.0]}, settings)
+
+
+def check_options(strength=1.0, colours="style", size=512):
+    """Refuses what ``stylize`` cannot do, before any photo is read (batch runs check once for all items)."""
+    if not isinstance(strength, (int, float)) or not 0 <= strength <= 1:
+        raise StylekitError(f"strength must be between 0 and 1, not {strength!r}")
+    if colours not in ("style", "luminance"):
+        raise StylekitError(f"colours must be style or luminance for a fast model, not {colours!r}")
+    images.check_size(size)
 
 
 def _atomic_save(data, path):

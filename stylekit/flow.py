@@ -6,9 +6,12 @@ lines the previous frame up with the current one; ``reliable`` is 0 where that c
 frame did not show (disocclusions: forward and backward flow disagree) and motion boundaries.
 """
 
-import cv2
 import numpy as np
 import torch
+
+from .errors import need
+
+cv2 = need("cv2", "stylekit's optical flow (video)")
 
 
 def flow(a, b):

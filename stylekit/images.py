@@ -2,6 +2,7 @@
 
 import io
 import json
+import numbers
 import os
 import uuid
 import warnings
@@ -12,9 +13,14 @@ import numpy as np
 import torch
 from PIL import Image, ImageFilter, ImageOps, PngImagePlugin
 
-from .errors import ImageError
+from .errors import ImageError, SettingsError, StylekitError
 
 SETTINGS_KEY = "stylekit"  # PNG text chunk holding the run's settings as JSON
+
+
+class WriteError(StylekitError, OSError):
+    """A file cannot be written (a full disk, a read-only folder, a folder in its place): one line, and still an
+    ``OSError`` for callers that catch those."""
 
 
 def load_image(path, size=None):
@@ -93,8 +99,13 @@ def as_tensor(source, size, name="image"):
     Refuses images under ``MIN_SIDE`` px on their shorter side; warns when one is enlarged more than
     ``MAX_UPSCALE`` times (a blurry input gives a blurry result).
     """
+    check_size(size)
     if torch.is_tensor(source):
+        if source.dim() < 3 or source.shape[-3] != 3 or source.numel() != 3 * source.shape[-2] * source.shape[-1]:
+            raise ImageError(f"the {name} image is a tensor of shape {tuple(source.shape)}, not (1, 3, H, W)")
         image = source.detach().float().reshape(1, 3, *source.shape[-2:])
+        if not torch.isfinite(image).all():
+            raise ImageError(f"the {name} image has NaN or infinite values")
         width, height = image.shape[-1], image.shape[-2]
     else:
         image = open_image(source) if isinstance(source, (str, Path)) else to_rgb(source)
@@ -112,6 +123,17 @@ def as_tensor(source, size, name="image"):
             stacklevel=3,
         )
     return resize_tensor(image, target) if torch.is_tensor(image) else to_tensor(resize(image, target))
+
+
+def check_size(size):
+    """``size`` if it is None, a positive int or (width, height) of them; else a ``SettingsError``."""
+
+    def side(value):
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+
+    if size is None or side(size) or (isinstance(size, (list, tuple)) and len(size) == 2 and all(map(side, size))):
+        return size
+    raise SettingsError(f"size must be a positive integer or [width, height], not {size!r}")
 
 
 def resize_tensor(image, like):
@@ -172,8 +194,10 @@ def atomic_path(path, suffix=""):
     try:
         yield tmp
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError) and not isinstance(e, StylekitError):  # a full disk, a read-only folder, ...
+            raise WriteError(f"cannot write {path}: {e.strerror or e}") from e
         raise
 
 
@@ -197,4 +221,10 @@ def read_settings(path):
         raise ImageError(f"{path}: cannot read image ({e})") from None
     if text is None:
         raise ImageError(f"{path}: has no stylekit settings")
-    return json.loads(text)
+    try:
+        settings = json.loads(text)
+    except ValueError:
+        settings = None
+    if not isinstance(settings, dict):
+        raise ImageError(f"{path}: its stylekit settings are damaged (not a JSON object)")
+    return settings

@@ -6,12 +6,12 @@ Models are the shipped ones (data/models) and any ``*.pt`` model in the folder t
 
 from pathlib import Path
 
-import ipywidgets as w
-
 from . import images
-from .errors import StylekitError
+from .errors import StylekitError, need
 from .fast import cached_fast, shipped_models, stylize
 from .widgets import error_html, labelled, thumbnail
+
+w = need("ipywidgets", "the playground")
 
 
 class Instant:

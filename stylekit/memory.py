@@ -11,6 +11,8 @@ import threading
 
 import torch
 
+from . import images
+from .device import pick_device, pick_dtype
 from .errors import SettingsError
 from .tiles import crop_side
 from .vgg import LAYERS, channels
@@ -18,6 +20,7 @@ from .vgg import LAYERS, channels
 # tile="auto" tiles a scale that does not fit whole with the first of these (px) that fits: 1024 keeps the
 # halo's extra work near a third, and a tile's pass near 2 GiB in bf16 (README: Very large images).
 AUTO_TILES = (1024, 512, 256)
+AUTOGRAD_SLACK = 1.1  # what autograd keeps beyond the layers' outputs (ReLU masks, pooling indices)
 
 
 def values_per_pixel(arch):
@@ -36,13 +39,23 @@ def activations_per_pixel(arch, deepest):
 
 
 def estimate_bytes(settings, width, height, dtype=torch.float32, tile=None):
-    """Peak bytes of one run at ``width``×``height`` (the finest scale), whole or in ``tile``-px tiles."""
+    """Peak bytes of one run at ``width``×``height`` (the finest scale), whole or in ``tile``-px tiles: an upper
+    bound of the measured peak (benchmarks/large.py --runs estimate)."""
     pixels = width * height
     passed = pixels if tile is None else min(width, crop_side(settings, tile)) * min(height, crop_side(settings, tile))
     element = torch.finfo(dtype).bits // 8
     weights = 20e6 * element  # VGG19's convolutions; VGG16's are smaller
+    # On a CPU a bf16 pass is counted at fp32's size: on AMX CPUs it was measured to need nearly as much
+    # (docs/performance.md, Memory).
+    activation = element if pick_device(settings.device).type == "cuda" else 4
     values = values_per_pixel(settings.model)
-    activations = activations_per_pixel(settings.model, settings.deepest) * passed * element * 1.1
+    kept = activations_per_pixel(settings.model, settings.deepest) * AUTOGRAD_SLACK
+    # The backward pass holds the gradients of a layer's output and of its input at once: at most two of the
+    # widest layer's (64 channels at full resolution).
+    kept += 2 * max(values.values())
+    # Tiles of several shapes (the last row and column are narrower) leave the allocator holding one tile's
+    # buffers while the next tile's pass runs: a tiled run is counted two passes.
+    activations = kept * passed * activation * (1 if tile is None else 2)
     if dtype != torch.float32:
         # The content loss keeps an fp32 copy of its layers for the backward pass (the Gram matrix does not).
         activations += sum(values[k] for k in settings.content_layers) * passed * 4
@@ -50,8 +63,7 @@ def estimate_bytes(settings, width, height, dtype=torch.float32, tile=None):
         activations += sum(values[k] for k in settings.content_layers) * pixels * 4
     # torch.optim.LBFGS keeps two image-sized vectors per remembered step, and its update holds seven more at
     # once (image, grad, flat gradient, previous gradient, old and new direction, a work copy); Adam's state is
-    # two. The run holds two more: the content image and a copy on the way out. Measured at 8192² (tiled, where
-    # these dominate): README, Very large images.
+    # two. The run holds two more: the content image and a copy on the way out.
     remembered = min(settings.lbfgs_history, settings.total_steps)
     image_vectors = (2 * remembered + 7 if settings.optimizer == "lbfgs" else 4) + 2
     return int(weights + activations + image_vectors * 3 * pixels * 4)
@@ -117,6 +129,11 @@ class PeakMemory:
         self._thread.join()
         self.mb = max(self.mb, resident_mb())
 
+    @property
+    def added_mb(self):
+        """What the block added to the process at its peak."""
+        return self.mb - self.start
+
 
 def resident_mb():
     try:
@@ -124,3 +141,24 @@ def resident_mb():
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
     except OSError:  # not Linux: no measurement
         return 0.0
+
+
+def measure_run(**settings):
+    """(bytes a transfer of astronaut × mosaic added to this process's resident memory at its peak, what
+    ``estimate_bytes`` says less the weights): how benchmarks/large.py and the tests check the estimate. Run it in
+    a fresh process: the model is loaded and a small run warms the allocator and kernels before measuring."""
+    from .samples import sample
+    from .settings import resolve
+    from .transfer import transfer
+
+    s = resolve("default", settings)
+    dtype = pick_dtype(s.precision, s.device)
+    transfer(
+        sample("astronaut"), sample("mosaic"), **dict(settings, size=64, tile=0, steps=1, scales=1), progress=False
+    )
+    with PeakMemory() as peak:
+        transfer(sample("astronaut"), sample("mosaic"), **settings, progress=False)
+    width, height = images.target_size(*images.open_image(sample("astronaut")).size, s.size)
+    tile = s.tile if s.tile not in (0, "auto") else None
+    estimated = estimate_bytes(s, width, height, dtype, tile) - estimate_bytes(s, 0, 0, dtype)
+    return peak.added_mb * 2**20, estimated

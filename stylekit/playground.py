@@ -12,19 +12,20 @@ import io
 import threading
 import time
 
-import ipywidgets as w
 import torch
 from PIL import ImageOps
 
 from . import images, samples
 from .course import loss_figure
-from .errors import StylekitError
+from .errors import StylekitError, need
 from .instant import Instant
 from .settings import CHOICES, PRESETS, Settings
 from .transfer import transfer
 from .vgg import LAYERS, gatys_style_layers
 from .weights import available
 from .widgets import NONE, ImagePicker, error_html, labelled, thumbnail
+
+w = need("ipywidgets", "the playground")
 
 
 def _loss_plot(history):

@@ -6,6 +6,7 @@ style against the one style image's Gram matrices. Without internet the photos a
 packages ship (``default_photos``).
 """
 
+import math
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from tqdm.auto import tqdm
 
 from . import images
 from .device import pick_device, pick_dtype
-from .errors import ImageError, StylekitError
+from .errors import ImageError, StylekitError, need
 from .fast import THUMBNAIL, FastModel, TransformNet, _read
 from .losses import Objective
 from .samples import DATA
@@ -43,13 +44,10 @@ COOLDOWN = 0.1
 
 def default_photos():
     """The photos to train on when the user gives none: bundled content photos (except ``HELD_OUT``) and the
-    sample photos of installed packages, one file per name."""
+    sample photos of scikit-image and matplotlib (the `train` extra), one file per name."""
     found = {p.stem.removeprefix("content_"): p for p in sorted(DATA.glob("content_*.jpg"))}
     for package, files in PACKAGE_PHOTOS.items():
-        try:
-            module = __import__(package)
-        except ImportError:
-            continue
+        module = need(package, "training on the default photo set", extra="train")
         folder = Path(module.__file__).parent / "data"
         folder = folder if package == "skimage" else Path(module.get_data_path()) / "sample_data"
         found.update({Path(f).stem: folder / f for f in files if (folder / f).is_file()})
@@ -103,8 +101,15 @@ def train_fast(style, photos=None, *, size=None, steps=2000, batch=4, style_weig
     name = Path(style).stem.removeprefix("style_") if isinstance(style, (str, Path)) else "style"
     if not (isinstance(size, int) and size >= 64 and isinstance(steps, int) and steps >= 1 and batch >= 1):
         raise StylekitError(f"size must be an integer >= 64 and steps, batch >= 1 (got {size}, {steps}, {batch})")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise StylekitError(f"lr must be a finite number > 0, not {lr!r}")
     s = PRESETS["default"].replace(style_weight=style_weight)
     style_image = images.as_tensor(style, style_size, "style").to(device)
+    if min(style_image.shape[-2:]) < images.MIN_SIDE:  # VGG's deeper layers would have nothing left to describe
+        raise ImageError(
+            f"the style image is {style_image.shape[-1]}×{style_image.shape[-2]} px at style_size {style_size}; "
+            f"training needs at least {images.MIN_SIDE} px per side"
+        )
     pictures = read_photos(photos)
     crop = v2.Compose([v2.RandomResizedCrop(size, scale=(0.1, 1.0), antialias=True), v2.RandomHorizontalFlip()])
     vgg = cached_vgg(s.model, s.weights, s.pooling, str(device), dtype)

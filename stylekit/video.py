@@ -11,18 +11,19 @@ H.264, yuv420p, the input's frame rate, and its audio copied unchanged.
 """
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import torch
 from tqdm.auto import tqdm
 
-from . import colour, flow, images
-from .errors import ImageError, StylekitError
+from . import colour, images
+from .errors import ImageError, SettingsError, StylekitError, need
 from .fast import FastModel, load_fast, stylize
+from .settings import resolve
 from .transfer import transfer
 
 FRAME_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -53,6 +54,7 @@ class Frames:
         if not self.source.is_file():
             raise ImageError(f"{source}: no such file or folder")
         try:
+            av = _pyav()
             with av.open(str(self.source)) as container:
                 if not container.streams.video:
                     raise ImageError(f"{source}: no video stream")
@@ -70,6 +72,7 @@ class Frames:
         if self.files is not None:
             yield from (images.open_image(path) for path in self.files)
             return
+        av = _pyav()
         try:
             with av.open(str(self.source)) as container:
                 for frame in container.decode(video=0):
@@ -90,11 +93,20 @@ def video(source, style, output, preset="default", *, size=512, temporal_weight=
     ``stop`` (a ``threading.Event``) ends the run after the current frame; Ctrl-C drops the current frame. Either
     way the output holds the frames done, and a rerun continues.
     """
+    _check_options(style, preset, size, temporal_weight, steps_first, steps, early_stop, model, blend, fps, settings)
+    _pyav()  # both refused before any frame is styled, not at the second frame or the end
+    need("cv2", "stylekit's optical flow (video)")
+
     frames, output = Frames(source, fps), Path(output)
+    named = None if model is None else str(getattr(model, "style", model))
+    # Everything that can be refused is, before the work folder is made: a bad model or style leaves nothing behind.
+    model = load_fast(model) if model is not None and not isinstance(model, FastModel) else model
+    for path in [] if model is not None else style if isinstance(style, (list, tuple)) else [style]:
+        if isinstance(path, (str, Path)):
+            images.open_image(path)
     work = _work_folder(output, source, style, preset, dict(
         size=size, temporal_weight=temporal_weight, steps_first=steps_first, steps=steps, early_stop=early_stop,
-        model=None if model is None else str(getattr(model, "style", model)), blend=blend, **settings))  # fmt: skip
-    model = load_fast(model) if model is not None and not isinstance(model, FastModel) else model
+        model=named, blend=blend, **settings))  # fmt: skip
     seconds, previous, stopped = [], None, None
     with tqdm(total=frames.count, desc="video", unit="frame", disable=not progress) as bar:
         try:
@@ -133,6 +145,8 @@ def _style_frame(current, previous, style, preset, model, temporal_weight, steps
     """The styled frame (1, 3, H, W) on the CPU, or None when Ctrl-C stopped it before it was finished."""
     if previous is not None:
         styled_prev, input_prev = previous
+        from . import flow
+
         back, forward = flow.flow(current, input_prev), flow.flow(input_prev, current)
         weights, warped = flow.reliable(back, forward), flow.warp(styled_prev, back)
     if model is not None:
@@ -147,8 +161,8 @@ def _style_frame(current, previous, style, preset, model, temporal_weight, steps
         start = weights * warped + (1 - weights) * current  # disoccluded pixels start from the photo
         target = colour.luminance(warped) if settings.get("colours") == "luminance" else warped
         extra = {"temporal": TemporalLoss(target, weights, temporal_weight)} if temporal_weight else {}
-        result = transfer(current, style, preset, size=_size(current), steps=steps, scales=1, early_stop=early_stop,
-                          start=start, extra_terms=extra, progress=False, **settings)  # fmt: skip
+        later = {**settings, "size": _size(current), "steps": steps, "scales": 1, "early_stop": early_stop}
+        result = transfer(current, style, preset, start=start, extra_terms=extra, progress=False, **later)
     return None if result.stopped else result.image
 
 
@@ -163,6 +177,26 @@ class TemporalLoss:
     def __call__(self, image):
         target, weights = self.warped.to(image.device), self.weights.to(image.device)
         return self.weight * (weights * (image - target) ** 2).sum() / self.norm.to(image.device)
+
+
+def _check_options(style, preset, size, temporal_weight, steps_first, steps, early_stop, model, blend, fps, settings):
+    """Refuses bad options before any frame is styled (else they would surface at frame 1 or 2)."""
+
+    def number(value):
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+    if style is None and model is None:
+        raise SettingsError("give a style image or a fast model")
+    images.check_size(size)
+    if not (number(temporal_weight) and temporal_weight >= 0):
+        raise SettingsError(f"temporal_weight must be a finite number >= 0, not {temporal_weight!r}")
+    if not (number(blend) and 0 <= blend <= 1):
+        raise SettingsError(f"blend must be between 0 and 1, not {blend!r}")
+    if fps is not None and not (number(fps) and fps > 0):
+        raise SettingsError(f"fps must be a finite number > 0, not {fps!r}")
+    if model is None:  # transfer's own checks, of the first frame's run and of the later frames'
+        resolve(preset, {**settings, "size": size, **({} if steps_first is None else {"steps": steps_first})})
+        resolve(preset, {**settings, "size": size, "steps": steps, "scales": 1, "early_stop": early_stop})
 
 
 def _frame_tensor(picture, size, number, previous):
@@ -187,19 +221,25 @@ def _work_folder(output, source, style, preset, settings):
     if output.resolve() == Path(source).resolve():
         raise StylekitError(f"output {output} is also the input; choose another name")
     work = output.with_name(output.stem + ".frames") if _is_mp4(output) else output
+    if work.exists() and not work.is_dir():
+        raise StylekitError(f"{work} is a file; the output must be an .mp4 file or a folder for the frames")
     described = json.dumps(dict(source=str(source), style=str(style), preset=preset, **settings), sort_keys=True,
                            default=str)  # fmt: skip
     record = work / "settings.json"
     if record.exists() and record.read_text() != described:
         raise StylekitError(f"{work} holds frames made with other settings; delete it or use another output")
-    work.mkdir(exist_ok=True)
-    record.write_text(described)
+    try:
+        work.mkdir(exist_ok=True)
+        record.write_text(described)
+    except OSError as e:  # a read-only folder, a full disk
+        raise images.WriteError(f"cannot write {record}: {e.strerror or e}") from e
     return work
 
 
 def write_mp4(frames, fps, output, audio_from=None):
     """Encodes PNG ``frames`` as H.264 (yuv420p) at ``fps`` into ``output`` atomically, with ``audio_from``'s audio
     stream copied unchanged (cut to the frames' duration)."""
+    av = _pyav()
     with images.atomic_path(output, ".mp4") as tmp, av.open(str(tmp), "w") as out:
         first = images.open_image(frames[0])
         stream = out.add_stream("libx264", rate=fps, options={"crf": "18"})
@@ -223,6 +263,10 @@ def write_mp4(frames, fps, output, audio_from=None):
 def read_frames(path, size=None):
     """Every frame of a video file or folder as a (N, 3, H, W) tensor (tests, notebooks, benchmarks)."""
     return torch.cat([images.as_tensor(picture, size, "frame") for picture in Frames(path)])
+
+
+def _pyav():
+    return need("av", "stylekit video")
 
 
 def _size(image):

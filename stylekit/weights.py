@@ -33,8 +33,11 @@ def load_vgg(arch="vgg19", weights="original", pooling="max"):
         raise SettingsError(f"weights must be one of {', '.join(SOURCES)} or a checkpoint file; {weights!r} is neither")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise WeightsUnavailable(f"cannot read checkpoint {path}: {e}") from None
+    except Exception as e:  # torch's message for a pickled object is a paragraph: its first line says what
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise WeightsUnavailable(f"cannot read checkpoint {path}: {reason}") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsUnavailable(f"cannot read checkpoint {path}: not a state dict of tensors")
     if any(key.endswith("_W_q") for key in state):
         return _from_state(arch, pooling, *_read_quantised(path, state))
     return _from_state(arch, pooling, state, IMAGENET)

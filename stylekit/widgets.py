@@ -3,10 +3,10 @@
 import html
 import io
 
-import ipywidgets as w
-
 from . import images, samples
-from .errors import StylekitError
+from .errors import StylekitError, need
+
+w = need("ipywidgets", "the playground")
 
 UPLOAD = "upload…"
 NONE = "none"

@@ -1,16 +1,18 @@
 import os
-import signal
+import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 from PIL import Image
+from processes import interrupt, started, wait_until
 
 from stylekit import read_settings
 from stylekit.cli import main
+from stylekit.samples import DATA
 
 FAST = ["--size", "40", "--steps", "3"]
+CLIP = DATA / "clip_coffee.mp4"
 
 
 def run(capsys, *argv):
@@ -174,32 +176,12 @@ def test_tiny_image_is_refused_and_a_large_enlargement_warned_in_one_line(capsys
 
 def test_ctrl_c_saves_latest_image_and_exits_130(photo, texture, tmp_path):
     out = tmp_path / "out.png"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "stylekit",
-            "transfer",
-            photo,
-            texture,
-            "-o",
-            out,
-            "--size",
-            "40",
-            "--steps",
-            "100000",
-            "--save-every",
-            "1",
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.time() + 120
-    while not list(tmp_path.glob("out_step*.png")) and time.time() < deadline:
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    argv = [sys.executable, "-m", "stylekit", "transfer", photo, texture, "-o", out, "--size", "40",
+            "--steps", "100000", "--save-every", "1"]  # fmt: skip
+    with started(argv) as proc:
+        wait_until(lambda: list(tmp_path.glob("out_step*.png")), proc)
+        code, err = interrupt(proc)
+    assert code == 130, err
     assert "interrupted at step" in err and out.exists()
     assert read_settings(out)["steps"] == 100000
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
@@ -248,3 +230,57 @@ def test_mask_and_style_loss_flags(capsys, photo, texture, tmp_path):
     assert code == 2 and "style_loss must be one of gram, histogram, mrf" in err
     code, _, err = run(capsys, "transfer", photo, texture, "-o", out, *FAST, "--mask", photo.parent / "none.png")
     assert code == 2 and "no such file" in err
+
+
+def test_demo_writes_its_result(capsys, tmp_path):
+    out = tmp_path / "demo.png"
+    code, stdout, err = run(capsys, "demo", "-o", out, "--size", "48", "--steps", "2")
+    assert code == 0, err
+    assert Image.open(out).size == (48, 48) and f"saved {out.resolve()} (2 steps" in stdout
+    assert read_settings(out)["style"].endswith("style_brushstrokes.jpg")
+
+
+def test_size_as_width_by_height(capsys, photo, texture, tmp_path):
+    out = tmp_path / "out.png"
+    code, _, err = run(capsys, "transfer", photo, texture, "-o", out, "--size", "40x24", "--steps", "2")
+    assert code == 0 and Image.open(out).size == (40, 24), err
+    code, _, err = run(capsys, "transfer", photo, texture, "-o", out, "--size", "40by24")
+    assert code == 2 and "size must be N or WxH, not '40by24'" in err
+
+
+def test_layer_weights_on_the_command_line(capsys, photo, texture, tmp_path):
+    out = tmp_path / "out.png"
+    layers = ("--style-layers", "relu1_1:0.5,relu2_1", "--content-layers", "relu3_2:2")
+    code, _, err = run(capsys, "transfer", photo, texture, "-o", out, *FAST, *layers)
+    assert code == 0, err
+    settings = read_settings(out)
+    assert settings["style_layers"] == {"relu1_1": 0.5, "relu2_1": 1.0} and settings["content_layers"] == {"relu3_2": 2}
+    for bad, message in (("relu1_1:heavy", "bad layer weight in 'relu1_1:heavy'"), ("relu1_1:-1", "weight of relu1_1")):
+        code, _, err = run(capsys, "transfer", photo, texture, "-o", out, *FAST, "--style-layers", bad)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_the_installed_command(tmp_path):
+    """The console script pip installs (README: `stylekit demo`), not only `python -m stylekit`."""
+    command = shutil.which("stylekit")
+    assert command, "no `stylekit` command on PATH: install the package (pip install -e .)"
+    listed = subprocess.run([command, "layers", "--model", "vgg16"], capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0 and "conv5_3" in listed.stdout
+    wrong = subprocess.run([command, "transfer"], capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 2 and wrong.stderr.startswith("stylekit: error:") and "Traceback" not in wrong.stderr
+
+
+def test_stylize_video_and_batch_with_a_shipped_model(capsys, photo, texture, tmp_path):
+    out = tmp_path / "styled.png"
+    code, stdout, err = run(capsys, "stylize", "mosaic", photo, "-o", out, "--size", "48")
+    assert code == 0 and Image.open(out).size == (48, 36) and "saved" in stdout, err
+    assert read_settings(out)["fast_model"] == "mosaic"
+    clip = tmp_path / "clip.mp4"
+    code, stdout, err = run(capsys, "video", CLIP, "-o", clip, "--model", "mosaic", "--size", "32")
+    assert code == 0 and "(48 frames" in stdout, err
+    folder = tmp_path / "many"
+    folder.mkdir()
+    code, stdout, err = run(capsys, "batch", photo, texture, "--model", "mosaic", "-o", folder,
+                            "--size", "32")  # fmt: skip
+    assert code == 0 and "2 done" in stdout, err
+    assert sorted(p.name for p in folder.glob("*.png")) == ["photo__mosaic.png", "texture__mosaic.png"]

@@ -133,12 +133,19 @@ def test_histogram_loss_is_zero_for_the_style_itself_and_sees_what_gram_misses()
 
     g = torch.Generator().manual_seed(0)
     style = torch.rand(1, 4, 16, 16, generator=g) ** 3  # skewed values
-    same_gram = style.flatten(2)[..., torch.randperm(256, generator=g)].reshape(style.shape)  # shuffled positions
-    h = HistogramLoss()
+    shuffled = style.flatten(2)[..., torch.randperm(256, generator=g)].reshape(style.shape)  # positions moved
+    h, gram = HistogramLoss(), GramLoss()
     target = h.target([style], [1.0])
-    assert h(style, target) < 1e-6 and h(same_gram, target) < 1e-6
+    assert h(style, target) < 1e-6 and h(shuffled, target) < 1e-6  # neither loss sees where a value is
+    assert gram(shuffled, gram.target([style], [1.0])) < 1e-6
     assert h(torch.rand(1, 4, 16, 16, generator=g), target) > 1e-3
-    assert GramLoss()(same_gram, GramLoss().target([style], [1.0])) < 1e-6
+    # One channel of ReLU-like values: all ones, or half zeros and half √2. The same Gram matrix (mean of f²
+    # = 1), another histogram: Gram calls them equal, the histogram loss does not.
+    ones = torch.ones(1, 1, 16, 16)
+    spiky = torch.zeros(1, 1, 16, 16)
+    spiky.view(-1)[::2] = 2**0.5
+    assert gram(spiky, gram.target([ones], [1.0])) < 1e-10
+    assert h(spiky, h.target([ones], [1.0])) > 0.1
 
 
 def test_mrf_loss_is_zero_when_every_patch_exists_in_the_style():

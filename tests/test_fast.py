@@ -1,18 +1,17 @@
-import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 import torch
 from PIL import Image
+from processes import interrupt, started, wait_until
 
 from stylekit import Objective, Settings, load_fast, load_vgg, read_settings, stylize, train_fast
 from stylekit.cli import main
 from stylekit.colour import to_yiq
 from stylekit.errors import ImageError, StylekitError
-from stylekit.fast import SHIPPED, VERSION, TransformNet
+from stylekit.fast import SHIPPED, VERSION, TransformNet, cached_fast
 from stylekit.images import load_image
 from stylekit.judge import judge, judge_targets
 from stylekit.samples import sample
@@ -131,7 +130,7 @@ def test_the_last_tenth_of_the_steps_cools_down(monkeypatch, photos, texture):
 def test_strength_and_original_colours(texture, photo):
     model = train_fast(texture, [photo], steps=2, **TINY)
     plain = stylize(model, photo, size=64, strength=0).image
-    assert (plain - stylize(model, photo, size=64, strength=0).image).abs().max() == 0
+    assert torch.equal(plain, load_image(photo, 64))  # strength 0 is the photo itself
     half, full = stylize(model, photo, size=64, strength=0.5).image, stylize(model, photo, size=64).image
     torch.testing.assert_close(half, (plain + full) / 2, atol=1e-6, rtol=0)
     kept = stylize(model, photo, size=64, colours="luminance").image
@@ -216,17 +215,25 @@ def test_cli_bad_fast_inputs_exit_2_and_write_nothing(capsys, tmp_path, photos, 
 def test_ctrl_c_while_training_keeps_a_checkpoint_and_the_rerun_resumes(tmp_path, photos, texture):
     model = tmp_path / "m.pt"
     argv = [sys.executable, "-m", "stylekit", "train", texture, "-o", model, "--photos", photos, *CLI_TINY]
-    proc = subprocess.Popen([*map(str, argv), "--steps", "100000", "--checkpoint-every", "2"],
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
     checkpoint = tmp_path / "m.checkpoint.pt"
-    deadline = time.time() + 120
-    while not checkpoint.exists() and time.time() < deadline:
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "run the same command to resume" in err, err
+    with started([*argv, "--steps", "100000", "--checkpoint-every", "2"]) as proc:
+        wait_until(checkpoint.exists, proc)
+        code, err = interrupt(proc)
+    assert code == 130 and "run the same command to resume" in err, err
     done = len(load_fast(checkpoint).history["total"])
     assert done >= 2 and not model.exists()
     rerun = subprocess.run([*map(str, argv), "--steps", str(done + 2)], capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0 and f"resuming from {checkpoint}" in rerun.stderr, rerun.stderr
     assert len(load_fast(model).history["total"]) == done + 2 and not checkpoint.exists()
+
+
+def test_a_cached_model_is_read_again_after_its_file_is_rewritten(tmp_path, photo, texture):
+    path = tmp_path / "m.pt"
+    first = train_fast(texture, [photo], steps=1, **TINY)
+    first.save(path)
+    assert cached_fast(path) is cached_fast(str(path))  # read once
+    second = train_fast(photo, [texture], steps=2, **TINY)  # another style, under the same name
+    second.save(path)
+    again = cached_fast(path)
+    assert len(again.history["total"]) == 2 and again.style == second.style != first.style
+    assert cached_fast("mosaic") is cached_fast("mosaic") and cached_fast("mosaic").style == "mosaic"

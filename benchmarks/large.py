@@ -17,7 +17,7 @@ for that process (os.wait4), its seconds the wall clock of the whole run, model 
    longer memory adds 2 × 0.75 GiB per step there: README).
 3. `--runs estimate`: the memory estimate against measured peaks, whole and tiled, small to large, in fp32 and
    bf16 (each a fresh process, the model loaded and a small run done before measuring): the table in
-   docs/performance.md. The estimate must be the larger in every row (tests/test_memory.py checks one row).
+   README (Memory). The estimate must be the larger in every row (tests/test_memory.py checks one row).
 """
 
 import argparse

@@ -49,8 +49,10 @@ def setup_source(extras):
 def updated(notebook):
     """The notebook with its setup cell and Colab metadata as this file says."""
     extras, gpu = NEEDS[notebook.name[:2]]
-    data = json.loads(notebook.read_text())
+    data = json.loads(notebook.read_text(encoding="utf-8"))
     cell = next(c for c in data["cells"] if c["cell_type"] == "code")
+    if not "".join(cell["source"]).startswith("# Setup"):
+        raise SystemExit(f"{notebook.name}: its first code cell is not the setup cell")
     lines = setup_source(extras).split("\n")
     cell["source"] = [line + "\n" for line in lines[:-1]] + lines[-1:]
     meta = data["metadata"]
@@ -58,17 +60,17 @@ def updated(notebook):
     meta["colab"] = {"provenance": []} | ({"gpuType": "T4"} if gpu else {})
     if gpu:
         meta["accelerator"] = "GPU"
-    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"  # as nbformat writes
 
 
 def main(check=False):
     differ = []
     for notebook in sorted(FOLDER.glob("[0-9][0-9]_*.ipynb")):
         text = updated(notebook)
-        if text != notebook.read_text():
+        if json.loads(text) != json.loads(notebook.read_text(encoding="utf-8")):
             differ.append(notebook.name)
             if not check:
-                notebook.write_text(text)
+                notebook.write_text(text, encoding="utf-8")
     if check and differ:
         print(f"setup cells differ from notebooks/setup_cell.py: {', '.join(differ)}", file=sys.stderr)
         return 1

@@ -9,13 +9,16 @@ import sys
 import warnings
 from pathlib import Path
 
+from .batch import batch, summary_table
 from .errors import StylekitError
 from .fast import load_fast, shipped_models, stylize
 from .images import open_image, read_settings
 from .samples import sample
 from .settings import CHOICES, PRESETS, Settings
+from .train import train_fast
 from .transfer import transfer
 from .vgg import LAYERS, channels
+from .video import video
 from .weights import SOURCES
 
 
@@ -263,12 +266,10 @@ def _run(args, flags):
 
 
 def _train(args):
-    from .train import train_fast
-
     output = _check_output(args.output, [args.style], suffix=".pt")
     checkpoint = output.with_suffix(".checkpoint.pt")
     if checkpoint.exists():
-        load_fast(checkpoint)  # a damaged checkpoint is refused before resuming is announced
+        load_fast(checkpoint, "cpu")  # a damaged checkpoint is refused before resuming is announced
         print(f"stylekit: resuming from {checkpoint}", file=sys.stderr)
     options = ("size", "steps", "batch", "style_weight", "style_size", "lr", "checkpoint_every", "device", "precision")
     model = train_fast(args.style, args.photos, checkpoint=checkpoint, **{k: getattr(args, k) for k in options})
@@ -300,8 +301,6 @@ def _stylize(args):
 
 
 def _video(args):
-    from .video import video
-
     if bool(args.style) == bool(args.model):
         raise StylekitError("give STYLE image(s) or --model, one of the two")
     settings = _given(args, skip=_VIDEO_OWN)
@@ -319,8 +318,6 @@ def _video(args):
 
 
 def _batch(args):
-    from .batch import batch, summary_table
-
     if bool(args.style) == bool(args.model):
         raise StylekitError("give --style image(s) or --model, one of the two")
     settings = _given(args, skip={"--model"})

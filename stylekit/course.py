@@ -5,8 +5,8 @@ import os
 from .errors import need
 from .images import to_pil
 
-plt = need("matplotlib.pyplot", "the course's plots")
-Figure = need("matplotlib.figure", "the course's plots").Figure
+plt = need("matplotlib.pyplot", "the course")
+Figure = need("matplotlib.figure", "the course").Figure
 
 FAST = os.environ.get("STYLEKIT_FAST", "") not in ("", "0")  # set by the test suite, so nbval runs quickly
 

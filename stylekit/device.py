@@ -28,7 +28,7 @@ def pick_dtype(precision="auto", device="auto"):
     """The network's dtype: 'fp32', 'bf16', or 'auto' = bf16 only where the hardware makes it fast (or what
     the environment variable STYLEKIT_PRECISION says, when it is set)."""
     if precision == "auto":
-        precision = os.environ.get(PRECISION_VARIABLE, "auto")
+        precision = os.environ.get(PRECISION_VARIABLE) or "auto"
         if precision not in ("auto", "fp32", "bf16"):
             raise SettingsError(f"{PRECISION_VARIABLE} must be auto, fp32 or bf16, not {precision!r}")
     if precision == "fp32":

@@ -37,8 +37,13 @@ def need(module, feature, extra=None):
     optional features import their packages where they are used, so that ``import stylekit`` needs only the core."""
     import importlib
 
+    top = module.partition(".")[0]
     try:
         return importlib.import_module(module)
-    except ImportError:
-        package, extra = EXTRAS[module.partition(".")[0]]
-        raise MissingExtra(f'{feature} needs {package}: pip install "stylekit[{extra}]"') from None
+    except ModuleNotFoundError as e:
+        if e.name not in (module, top):  # installed, but something it needs is not: say that instead
+            raise MissingExtra(f"{feature}: {module} is installed but cannot be imported ({e})") from None
+        package, usual = EXTRAS[top]
+        raise MissingExtra(f'{feature} needs {package}: pip install "stylekit[{extra or usual}]"') from None
+    except ImportError as e:  # a broken install (a missing system library, a binary built for another numpy)
+        raise MissingExtra(f"{feature}: {module} is installed but cannot be imported ({e})") from None

@@ -107,7 +107,7 @@ def cached_fast(path, device="auto"):
     """``load_fast`` once per process and model file: the playground and batch runs style many photos with one. A
     file written again since (a model retrained under the same name) is read again."""
     located = _located(path)
-    stamp = (located.stat().st_mtime_ns, located.stat().st_size) if located.is_file() else None
+    stamp = (located.stat().st_ino, located.stat().st_mtime_ns) if located.is_file() else None  # saves: new files
     return _cached_fast(located, device, stamp)
 
 

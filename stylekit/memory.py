@@ -21,6 +21,9 @@ from .vgg import LAYERS, channels
 # halo's extra work near a third, and a tile's pass near 2 GiB in bf16 (README: Very large images).
 AUTO_TILES = (1024, 512, 256)
 AUTOGRAD_SLACK = 1.1  # what autograd keeps beyond the layers' outputs (ReLU masks, pooling indices)
+# What the allocator and oneDNN's scratch buffers hold beyond the tensors counted: it dominates small runs, tiles
+# of several shapes most (README: Memory).
+SCRATCH = 128 * 2**20
 
 
 def values_per_pixel(arch):
@@ -38,24 +41,22 @@ def activations_per_pixel(arch, deepest):
     return sum(values[name] for name in LAYERS[arch][: LAYERS[arch].index(deepest) + 1])
 
 
-def estimate_bytes(settings, width, height, dtype=torch.float32, tile=None):
+def estimate_bytes(settings, width, height, dtype=torch.float32, tile=None, device=None):
     """Peak bytes of one run at ``width``×``height`` (the finest scale), whole or in ``tile``-px tiles: an upper
     bound of the measured peak (benchmarks/large.py --runs estimate)."""
     pixels = width * height
     passed = pixels if tile is None else min(width, crop_side(settings, tile)) * min(height, crop_side(settings, tile))
     element = torch.finfo(dtype).bits // 8
-    weights = 20e6 * element  # VGG19's convolutions; VGG16's are smaller
+    weights = weight_bytes(dtype)
     # On a CPU a bf16 pass is counted at fp32's size: on AMX CPUs it was measured to need nearly as much
-    # (docs/performance.md, Memory).
-    activation = element if pick_device(settings.device).type == "cuda" else 4
+    # (README: Memory).
+    activation = element if (device or pick_device(settings.device)).type == "cuda" else 4
     values = values_per_pixel(settings.model)
     kept = activations_per_pixel(settings.model, settings.deepest) * AUTOGRAD_SLACK
     # The backward pass holds the gradients of a layer's output and of its input at once: at most two of the
     # widest layer's (64 channels at full resolution).
     kept += 2 * max(values.values())
-    # Tiles of several shapes (the last row and column are narrower) leave the allocator holding one tile's
-    # buffers while the next tile's pass runs: a tiled run is counted two passes.
-    activations = kept * passed * activation * (1 if tile is None else 2)
+    activations = kept * passed * activation
     if dtype != torch.float32:
         # The content loss keeps an fp32 copy of its layers for the backward pass (the Gram matrix does not).
         activations += sum(values[k] for k in settings.content_layers) * passed * 4
@@ -66,7 +67,12 @@ def estimate_bytes(settings, width, height, dtype=torch.float32, tile=None):
     # two. The run holds two more: the content image and a copy on the way out.
     remembered = min(settings.lbfgs_history, settings.total_steps)
     image_vectors = (2 * remembered + 7 if settings.optimizer == "lbfgs" else 4) + 2
-    return int(weights + activations + image_vectors * 3 * pixels * 4)
+    return int(weights + activations + image_vectors * 3 * pixels * 4 + SCRATCH)
+
+
+def weight_bytes(dtype):
+    """VGG19's 20 M convolution weights (VGG16's are fewer)."""
+    return 20e6 * torch.finfo(dtype).bits // 8
 
 
 def free_bytes(device):
@@ -86,12 +92,12 @@ def choose_tile(settings, width, height, device, dtype=torch.float32, free=None)
     else:
         options = [settings.tile if 0 < settings.tile < longest else None]
     for tile in options:
-        if estimate_bytes(settings, width, height, dtype, tile) <= 0.9 * free:
+        if estimate_bytes(settings, width, height, dtype, tile, device) <= 0.9 * free:
             return tile
     tile = options[-1]
 
     def fits(s, scale=1.0):
-        return estimate_bytes(s, round(width * scale), round(height * scale), dtype, tile) <= 0.9 * free
+        return estimate_bytes(s, round(width * scale), round(height * scale), dtype, tile, device) <= 0.9 * free
 
     scale = 1.0
     while scale > 0.01 and not fits(settings, scale):
@@ -102,7 +108,7 @@ def choose_tile(settings, width, height, device, dtype=torch.float32, free=None)
         shorter = [h for h in range(settings.lbfgs_history - 1, 1, -1) if fits(settings.replace(lbfgs_history=h))]
         if shorter:
             hint = f", or keep the size with lbfgs_history={shorter[0]} (L-BFGS remembers fewer steps)"
-    need = estimate_bytes(settings, width, height, dtype, tile)
+    need = estimate_bytes(settings, width, height, dtype, tile, device)
     how = "" if tile is None else f" in tiles of {tile} px"
     raise SettingsError(
         f"a {width}×{height} run needs about {need / 2**30:.1f} GiB{how} but {free / 2**30:.1f} GiB are free "
@@ -159,6 +165,6 @@ def measure_run(**settings):
     with PeakMemory() as peak:
         transfer(sample("astronaut"), sample("mosaic"), **settings, progress=False)
     width, height = images.target_size(*images.open_image(sample("astronaut")).size, s.size)
-    tile = s.tile if s.tile not in (0, "auto") else None
-    estimated = estimate_bytes(s, width, height, dtype, tile) - estimate_bytes(s, 0, 0, dtype)
+    tile = s.tile if s.tile not in (0, "auto") and s.tile < max(width, height) else None
+    estimated = estimate_bytes(s, width, height, dtype, tile) - weight_bytes(dtype)
     return peak.added_mb * 2**20, estimated

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import torch
-from torchvision.transforms import v2
 from tqdm.auto import tqdm
 
 from . import images
@@ -111,6 +110,8 @@ def train_fast(style, photos=None, *, size=None, steps=2000, batch=4, style_weig
             f"training needs at least {images.MIN_SIDE} px per side"
         )
     pictures = read_photos(photos)
+    from torchvision.transforms import v2  # importing torchvision is slow: only when training
+
     crop = v2.Compose([v2.RandomResizedCrop(size, scale=(0.1, 1.0), antialias=True), v2.RandomHorizontalFlip()])
     vgg = cached_vgg(s.model, s.weights, s.pooling, str(device), dtype)
     with torch.random.fork_rng(devices=[]):  # reproducible weights and crops; the caller's RNG is left alone

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from . import colour, images
 from .errors import ImageError, SettingsError, StylekitError, need
 from .fast import FastModel, load_fast, stylize
-from .settings import resolve
+from .settings import Settings, resolve
 from .transfer import transfer
 
 FRAME_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -53,8 +53,8 @@ class Frames:
         self.files = None
         if not self.source.is_file():
             raise ImageError(f"{source}: no such file or folder")
+        av = _pyav()
         try:
-            av = _pyav()
             with av.open(str(self.source)) as container:
                 if not container.streams.video:
                     raise ImageError(f"{source}: no video stream")
@@ -195,8 +195,10 @@ def _check_options(style, preset, size, temporal_weight, steps_first, steps, ear
     if fps is not None and not (number(fps) and fps > 0):
         raise SettingsError(f"fps must be a finite number > 0, not {fps!r}")
     if model is None:  # transfer's own checks, of the first frame's run and of the later frames'
-        resolve(preset, {**settings, "size": size, **({} if steps_first is None else {"steps": steps_first})})
-        resolve(preset, {**settings, "size": size, "steps": steps, "scales": 1, "early_stop": early_stop})
+        own = {k: v for k, v in settings.items() if k in Settings.__dataclass_fields__}
+        own.update({} if size is None else {"size": size})  # None: the frames' own size
+        resolve(preset, {**own, **({} if steps_first is None else {"steps": steps_first})})
+        resolve(preset, {**own, "steps": steps, "scales": 1, "early_stop": early_stop})
 
 
 def _frame_tensor(picture, size, number, previous):

@@ -5,6 +5,7 @@ import signal
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -99,7 +100,7 @@ def _count_attempts(path):
 
     def counted(item, job):
         with open(path, "a") as f:
-            f.write(f"{item.content}\n")
+            f.write(f"{os.getpid()} {item.content}\n")
         return original(item, job)
 
     batch_module.run_item = counted
@@ -107,14 +108,20 @@ def _count_attempts(path):
 
 @pytest.fixture(scope="module")
 def local_ray(tmp_path_factory):
-    """A local Ray whose workers record each attempt at an item: {content: attempts} from ``attempts()``."""
+    """A local Ray whose workers record each attempt at an item: ``attempts()`` counts them by content,
+    ``started()`` lists (process id, content) of each attempt, in the order they started."""
     ray = pytest.importorskip("ray")
     path = tmp_path_factory.mktemp("ray") / "attempts.txt"
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the hook travels to workers by value
     hook = lambda: _count_attempts(str(path))  # noqa: E731
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR",
              runtime_env={"worker_process_setup_hook": hook})  # fmt: skip
-    yield lambda: collections.Counter(path.read_text().split()) if path.exists() else collections.Counter()
+
+    def records():
+        return [line.split(" ", 1) for line in path.read_text().splitlines()] if path.exists() else []
+
+    yield types.SimpleNamespace(attempts=lambda: collections.Counter(c for _, c in records()),
+                                started=lambda: [(int(pid), c) for pid, c in records()])  # fmt: skip
     ray.shutdown()
 
 
@@ -132,19 +139,14 @@ def test_on_ray_a_killed_worker_is_retried_and_its_item_written_once(local_ray, 
     monkeypatch.setattr(batch_module.images, "save_png", counting_save)
     killed = []
 
-    def kill_one_worker():
+    def kill_one_worker():  # the first worker seen at work on a good item (seconds long), while it works on it
         deadline = time.time() + 60
         while not killed and time.time() < deadline:
-            for pid in os.listdir("/proc"):
-                try:
-                    title = Path(f"/proc/{pid}/cmdline").read_bytes()
-                except (OSError, ValueError):
-                    continue
-                if pid.isdigit() and b"ray::run_item" in title:
-                    os.kill(int(pid), signal.SIGKILL)
-                    killed.append(pid)
-                    break
-            time.sleep(0.05)
+            working = [pid for pid, content in local_ray.started() if not content.endswith("broken.png")]
+            if working:
+                os.kill(working[0], signal.SIGKILL)
+                killed.append(working[0])
+            time.sleep(0.02)
 
     killer = threading.Thread(target=kill_one_worker)
     killer.start()
@@ -154,7 +156,7 @@ def test_on_ray_a_killed_worker_is_retried_and_its_item_written_once(local_ray, 
     statuses = {Path(i.content).name: i.status for i in items}
     assert statuses.pop("broken.png") == "failed" and set(statuses.values()) == {"done"}
     assert len(written) == len(set(written)) == 6  # each output written once, by the driver
-    attempts = local_ray()
+    attempts = local_ray.attempts()
     retried = [content for content, count in attempts.items() if count > 1]
     assert len(retried) == 1 and attempts[retried[0]] == 2, attempts  # the killed attempt and its retry
     made = [p for p in out.iterdir() if p.name.startswith(Path(retried[0]).stem + "__")]

@@ -122,14 +122,13 @@ def _judged(result, content, style):
 @pytest.mark.parametrize("changes", [{}, dict(colours="luminance")])
 def test_a_run_in_tiny_tiles_judges_like_the_whole_image_run(changes):
     content, style = sample("astronaut"), sample("mosaic")
-    run = dict(size=128, steps=[6, 8], progress=False, **changes)
+    # Adam: L-BFGS turns rounding differences of 1e-6 into judged differences of 13% in 14 steps (measured in
+    # fp32), which would say nothing about the tiles.
+    run = dict(size=128, steps=[6, 8], optimizer="adam", lr=0.02, progress=False, **changes)
     whole, tiled = transfer(content, style, tile=0, **run), transfer(content, style, tile=48, **run)
     assert (tiled.image - as_tensor(content, 128, "content")).abs().mean() > 0.02  # it did style the photo
-    # In fp32 (the suite's precision) the first step's gradients agree within 1e-6 (the test above) and L-BFGS
-    # carries the rounding on step by step; in bf16 the two paths' rounding differs more: measured 0.968 / 1.332
-    # on an AMX CPU, which is why this test runs fp32 whatever the CPU.
     ratio = _judged(tiled, content, style) / _judged(whole, content, style)
-    assert ((ratio - 1).abs() < 0.08).all(), ratio
+    assert ((ratio - 1).abs() < 0.01).all(), ratio
 
 
 def test_auto_tiles_a_scale_that_does_not_fit_whole_and_refuses_only_when_tiles_do_not_fit(monkeypatch):

@@ -354,7 +354,7 @@ CASES = [
     case("transfer-blend-for-one-style", TRANSFER + " --style-blend 0.7,0.3", "style_blend has 2 weights for 1 style"),
     case("transfer-precision-fp16", TRANSFER + " --precision fp16", "precision must be one of auto, fp32, bf16"),
     case("transfer-tile-too-small", TRANSFER + " --tile 5", "tile must be 'auto', 0 (never) or a side of at least 16"),
-    case("transfer-weights-a-fast-model", TRANSFER + " --weights {shipped}", "the checkpoint does not fit vgg19"),
+    case("transfer-weights-a-fast-model", TRANSFER + " --weights {shipped}", "not a state dict of tensors"),
     case("transfer-weights-pickled", TRANSFER + " --weights {pickled_pt}", "cannot read checkpoint"),
     case("transfer-device-unknown", TRANSFER + " --device banana", "device must be auto, cpu, cuda or cuda:N"),
     # stylize

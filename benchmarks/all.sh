@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Every benchmark behind the README's performance table, in one go: bash benchmarks/all.sh [OUT]
+# Every benchmark behind docs/performance.md's tables, in one go: bash benchmarks/all.sh [OUT]
 # Each writes OUT/NAME.txt as it goes, so a run cut short keeps what it measured. Meant for a GPU; on 2 CPU
-# cores the 1000-step runs take about an hour each (run the scripts one by one, see the README).
+# cores the 1000-step runs take about an hour each (run the scripts one by one, see docs/performance.md).
 set -uo pipefail
 out=${1:-benchmarks/results}
 mkdir -p "$out"

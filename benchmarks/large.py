@@ -1,4 +1,5 @@
-"""Very large outputs: peak memory and time whole vs in tiles, seams, judged errors (README: Very large images).
+"""Very large outputs: peak memory and time whole vs in tiles, seams, judged errors
+(docs/performance.md: Very large images).
 
     python benchmarks/large.py                  # all of it: ~70 min on 2 CPU cores
     python benchmarks/large.py --runs 2048      # the 2048 px comparison only (~32 min)
@@ -14,10 +15,10 @@ for that process (os.wait4), its seconds the wall clock of the whole run, model 
 2. 4096 and 8192 px, tiles as `tile="auto"` picks them, fewer steps: memory and seconds per step of the
    finest scale. L-BFGS adds two image-sized vectors per remembered step, full after as many steps: 4096
    runs 11 steps per scale with the default memory of 10; 8192 remembers 1 step, to fill it in 2 (a
-   longer memory adds 2 × 0.75 GiB per step there: README).
+   longer memory adds 2 × 0.75 GiB per step there: docs/performance.md).
 3. `--runs estimate`: the memory estimate against measured peaks, whole and tiled, small to large, in fp32 and
    bf16 (each a fresh process, the model loaded and a small run done before measuring): the table in
-   README (Memory). The estimate must be the larger in every row (tests/test_memory.py checks one row).
+   docs/performance.md (Memory). The estimate must be the larger in every row (tests/test_memory.py checks one row).
 """
 
 import argparse
@@ -75,7 +76,7 @@ def estimate_rows(out):
     for precision in ("fp32", "bf16"):
         for size, tile in ESTIMATED:
             run = dict(size=size, steps=2, scales=1, tile=tile or 0, precision=precision)
-            code = f"from stylekit.memory import measure_run; print(measure_run(**{run!r}))"
+            code = f"from stylekit.memory import measure_run; print(list(measure_run(**{run!r})))"
             child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
             measured, estimated = json.loads(child.stdout.strip().splitlines()[-1])
             rows.append(f"| {size} | {tile or 'whole'} | {precision} | {measured / 2**20:.0f} | "

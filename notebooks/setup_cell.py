@@ -4,9 +4,9 @@
     python notebooks/setup_cell.py --check   # exits 1 naming the notebooks that differ (the test suite runs it)
 
 In Colab the cell clones the repository (the sample images come with it) into /content/stylekit and installs it
-with the extras the notebook needs; after "Restart runtime" the clone and the packages are still there, and the
-cell only puts the clone on the path again. Anywhere else (JupyterLab, Voilà, the test suite) it does nothing:
-there stylekit is installed from a clone (README.md).
+with the extras the notebook needs; after Runtime → Restart session the clone and the packages are still there,
+and the cell only puts the clone on the path again. Anywhere else (JupyterLab, Voilà, the test suite) it does
+nothing: there stylekit is installed from a clone (README.md).
 """
 
 import json
@@ -15,31 +15,37 @@ from pathlib import Path
 
 REPOSITORY = "https://github.com/stylekit/stylekit.git"
 FOLDER = Path(__file__).resolve().parent
-# Each notebook's extras beyond the core, and whether Colab should give it a GPU (long optimisations or training).
+# Each notebook's extras beyond the core, whether Colab should give it a GPU (long optimisations or training), and
+# how long it runs at full size (kernel start included), measured on a 2-core CPU (an AMD EPYC with AVX-512-bf16,
+# precision="auto" so bf16, offline: nbclient, one notebook at a time, Dec 2026) and on a GPU (None: not yet).
 NEEDS = {
-    "01": ("course", False),
-    "02": ("course", True),
-    "03": ("course", True),
-    "04": ("course", False),
-    "05": ("course", True),
-    "06": ("course", False),
-    "07": ("course", True),
-    "08": ("course", False),
-    "09": ("course", True),
-    "10": ("course,train", True),
-    "11": ("course,video", True),
-    "12": ("course", True),
+    "01": ("course", False, "8 s", None),
+    "02": ("course", True, "45 s", None),
+    "03": ("course", True, "1 min", None),
+    "04": ("course", False, "2 min", None),
+    "05": ("course", True, "2 min", None),
+    "06": ("course", False, "17 s (VGG16 skipped offline)", None),
+    "07": ("course", True, "2 min 40 s (VGG16 skipped offline)", None),
+    "08": ("course", False, "7 s", None),
+    "09": ("course", True, "1 min 10 s", None),
+    "10": ("course,train", True, "2 min 50 s", None),
+    "11": ("course,video", True, "2 min 45 s", None),
+    "12": ("course", True, "2 min 55 s", None),
 }
+TIME = (
+    "*Runs in about {cpu} on a 2-core CPU, {gpu} on a GPU. Open it in Colab (the badge; its first cell installs "
+    "stylekit) or in JupyterLab from a clone: [how](https://github.com/stylekit/stylekit/blob/main/notebooks/README.md).*"
+)
 CELL = """\
 # Setup: in Colab, install stylekit with the sample images; anywhere else this cell does nothing.
 import os
 import sys
 
 if "google.colab" in sys.modules:
-    if not os.path.isdir("/content/stylekit"):
-        !git clone -q --depth 1 {repository} /content/stylekit
-        %pip install -q -e "/content/stylekit[{extras}]"
-    sys.path.insert(0, "/content/stylekit")  # also after a runtime restart"""
+    if not os.path.isdir("stylekit"):  # Colab starts in /content, and again after a restart
+        !git clone -q --depth 1 {repository} stylekit
+        %pip install -q -e "./stylekit[{extras}]"
+    sys.path.insert(0, os.path.abspath("stylekit"))  # also after a runtime restart"""
 
 
 def setup_source(extras):
@@ -48,8 +54,16 @@ def setup_source(extras):
 
 def updated(notebook):
     """The notebook with its setup cell and Colab metadata as this file says."""
-    extras, gpu = NEEDS[notebook.name[:2]]
+    extras, gpu, cpu_time, gpu_time = NEEDS[notebook.name[:2]]
     data = json.loads(notebook.read_text(encoding="utf-8"))
+    title = data["cells"][0]
+    if title["cell_type"] != "markdown" or not isinstance(title["source"], list):
+        raise SystemExit(f"{notebook.name}: its first cell is not a markdown title as nbformat writes it")
+    kept = [line.rstrip("\n") for line in title["source"] if not line.startswith(TIME.split("{")[0])]
+    while kept and not kept[-1]:
+        kept.pop()
+    time = TIME.format(cpu=cpu_time, gpu=gpu_time or "not measured yet")
+    title["source"] = [line + "\n" for line in kept] + ["\n", time]
     cell = next(c for c in data["cells"] if c["cell_type"] == "code")
     if not "".join(cell["source"]).startswith("# Setup"):
         raise SystemExit(f"{notebook.name}: its first code cell is not the setup cell")

@@ -51,7 +51,7 @@ class TransformNet(nn.Sequential):
 
     A sigmoid keeps the output in [0, 1], so training scores the image ``stylize`` returns: trained unbounded and
     clamped afterwards (version 1), 7% of a mosaic model's pixels fell outside and clamping them raised its judged
-    style error by 41% (README: Fast models)."""
+    style error by 41% (docs/performance.md: Fast models)."""
 
     def __init__(self):
         super().__init__(

@@ -252,7 +252,7 @@ class _SelfProduct(torch.autograd.Function):
 
     Autograd would treat Fᵀ and F as two inputs: two products and a sum. The gradient of FᵀF is one
     product, F (g + gᵀ), computed in F's dtype: with bf16 activations it flows into a bf16 network
-    anyway, and bf16 products with fp32 accumulation are faster than converting F to fp32 (README: Performance).
+    anyway, and bf16 products with fp32 accumulation are faster than converting F to fp32 (docs/performance.md).
     """
 
     @staticmethod

@@ -3,7 +3,7 @@ run that cannot fit even so is refused, not swapped or killed.
 
 Peak = weights + the activations autograd keeps for one forward and backward pass (of the whole image, or
 of one tile with its halo) + the optimiser's state. Activations are counted layer by layer (channels /
-4**pools per pixel). How close the estimate comes to measured peaks: README, Performance and memory.
+4**pools per pixel). How close the estimate comes to measured peaks: docs/performance.md, Memory.
 """
 
 import os
@@ -18,11 +18,11 @@ from .tiles import crop_side
 from .vgg import LAYERS, channels
 
 # tile="auto" tiles a scale that does not fit whole with the first of these (px) that fits: 1024 keeps the
-# halo's extra work near a third, and a tile's pass near 2 GiB in bf16 (README: Very large images).
+# halo's extra work near a third, and a tile's pass near 2 GiB in bf16 (docs/large-images.md).
 AUTO_TILES = (1024, 512, 256)
 AUTOGRAD_SLACK = 1.1  # what autograd keeps beyond the layers' outputs (ReLU masks, pooling indices)
 # What the allocator and oneDNN's scratch buffers hold beyond the tensors counted: it dominates small runs, tiles
-# of several shapes most (README: Memory).
+# of several shapes most (docs/performance.md: Memory).
 SCRATCH = 128 * 2**20
 
 
@@ -49,7 +49,7 @@ def estimate_bytes(settings, width, height, dtype=torch.float32, tile=None, devi
     element = torch.finfo(dtype).bits // 8
     weights = weight_bytes(dtype)
     # On a CPU a bf16 pass is counted at fp32's size: on AMX CPUs it was measured to need nearly as much
-    # (README: Memory).
+    # (docs/performance.md: Memory).
     activation = element if (device or pick_device(settings.device)).type == "cuda" else 4
     values = values_per_pixel(settings.model)
     kept = activations_per_pixel(settings.model, settings.deepest) * AUTOGRAD_SLACK
@@ -117,9 +117,20 @@ def choose_tile(settings, width, height, device, dtype=torch.float32, free=None)
 
 
 class PeakMemory:
-    """The process's peak resident memory while the block runs, sampled every 20 ms (Linux: /proc/self/statm)."""
+    """The peak memory a block adds on ``device``: the process's resident memory sampled every 20 ms on a CPU
+    (Linux: /proc/self/statm), what PyTorch's caching allocator reserved on a GPU."""
+
+    def __init__(self, device="cpu"):
+        self.device = torch.device(device)
+        self.cuda = self.device.type == "cuda"
 
     def __enter__(self):
+        if self.cuda:
+            torch.cuda.synchronize(self.device)
+            torch.cuda.empty_cache()  # blocks cached by earlier work would hide what this block needs
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self.start = self.mb = torch.cuda.memory_reserved(self.device) / 2**20
+            return self
         self.start = self.mb = resident_mb()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -131,13 +142,17 @@ class PeakMemory:
             self.mb = max(self.mb, resident_mb())
 
     def __exit__(self, *exc):
+        if self.cuda:
+            torch.cuda.synchronize(self.device)
+            self.mb = torch.cuda.max_memory_reserved(self.device) / 2**20
+            return
         self._done.set()
         self._thread.join()
         self.mb = max(self.mb, resident_mb())
 
     @property
     def added_mb(self):
-        """What the block added to the process at its peak."""
+        """What the block added at its peak."""
         return self.mb - self.start
 
 
@@ -150,7 +165,7 @@ def resident_mb():
 
 
 def measure_run(**settings):
-    """(bytes a transfer of astronaut × mosaic added to this process's resident memory at its peak, what
+    """(bytes a transfer of astronaut × mosaic added to its device's memory at its peak (``PeakMemory``), what
     ``estimate_bytes`` says less the weights): how benchmarks/large.py and the tests check the estimate. Run it in
     a fresh process: the model is loaded and a small run warms the allocator and kernels before measuring."""
     from .samples import sample
@@ -158,13 +173,14 @@ def measure_run(**settings):
     from .transfer import transfer
 
     s = resolve("default", settings)
-    dtype = pick_dtype(s.precision, s.device)
+    device = pick_device(s.device)
+    dtype = pick_dtype(s.precision, device)
     transfer(
         sample("astronaut"), sample("mosaic"), **dict(settings, size=64, tile=0, steps=1, scales=1), progress=False
     )
-    with PeakMemory() as peak:
+    with PeakMemory(device) as peak:
         transfer(sample("astronaut"), sample("mosaic"), **settings, progress=False)
     width, height = images.target_size(*images.open_image(sample("astronaut")).size, s.size)
     tile = s.tile if s.tile not in (0, "auto") and s.tile < max(width, height) else None
-    estimated = estimate_bytes(s, width, height, dtype, tile) - weight_bytes(dtype)
+    estimated = estimate_bytes(s, width, height, dtype, tile, device) - weight_bytes(dtype)
     return peak.added_mb * 2**20, estimated

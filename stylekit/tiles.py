@@ -13,7 +13,7 @@ a core plus a halo at least that wide, cut on the pooling grid, so its core's fe
 
 TV and video's temporal loss are computed on the whole image. No tile boundary is special to the objective,
 so there is nothing to feather and no seam to hide; the price is the halo and the first pass
-(README: Very large images).
+(docs/large-images.md).
 """
 
 from dataclasses import dataclass

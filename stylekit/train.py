@@ -36,8 +36,8 @@ HELD_OUT = ("chelsea", "rocket")
 PHOTO_SIDE = 1024  # photos are kept in memory with their longest side at most this
 SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 # The last tenth of the steps run at a tenth of the learning rate: at full rate Adam keeps the weights jumping
-# with each batch of crops. Measured on the shipped models (README: Fast models): the judged errors of 3000
-# steps fell by up to 14% in 300-333 cooler steps (one of 16 rose 1%).
+# with each batch of crops. Measured on the shipped models (docs/performance.md: Fast models): the judged errors
+# of 3000 steps fell by up to 14% in 300-333 cooler steps (one of 16 rose 1%).
 COOLDOWN = 0.1
 
 
@@ -86,7 +86,7 @@ def train_fast(style, photos=None, *, size=None, steps=2000, batch=4, style_weig
     """Trains a ``FastModel`` for ``style`` (a path or image) on random ``size`` px crops of ``photos``.
 
     ``size`` defaults to Johnson et al.'s 256 on a GPU and 192 on a CPU, where a step costs half as much
-    (README: Fast models).
+    (docs/performance.md: Fast models).
     ``style_size`` is the style image's longest side while training: the model paints strokes of the size a
     ``transfer`` at that output size would. ``style_weight`` is β of the default preset (α is 1). Adam runs at
     ``lr``, and at ``lr / 10`` for the last ``COOLDOWN`` of the steps. With

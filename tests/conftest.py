@@ -1,3 +1,5 @@
+import os
+
 import pytest
 import torch
 from PIL import Image
@@ -35,3 +37,10 @@ def offline_torchvision(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
     monkeypatch.setattr(urllib.request, "urlopen", no_network)
     return tmp_path / "torch_home"
+
+
+@pytest.fixture
+def device():
+    """Where the device-dependent tests (marked ``device``) run: the CPU, or what STYLEKIT_TEST_DEVICE names
+    (benchmarks/gpu.sh runs them with cuda)."""
+    return os.environ.get("STYLEKIT_TEST_DEVICE", "cpu")

@@ -1,6 +1,7 @@
 """Child processes for the tests that need one (Ctrl-C, servers): started cleanly, always ended."""
 
 import contextlib
+import os
 import signal
 import subprocess
 import time
@@ -16,16 +17,18 @@ def _sigint_default():
 
 @contextlib.contextmanager
 def started(argv, **popen):
-    """A child process with SIGINT at its default whatever the suite's parent did, killed when the block ends.
+    """A child process with SIGINT at its default whatever the suite's parent did, in a process group of its
+    own that is killed when the block ends, so that nothing it started outlives the test.
 
-    Its stderr is a pipe: ``proc.communicate()`` collects it."""
-    proc = subprocess.Popen([str(a) for a in argv], preexec_fn=_sigint_default, stderr=subprocess.PIPE, text=True,
+    Its stderr is a pipe unless ``popen`` says otherwise: ``proc.communicate()`` collects it."""
+    popen.setdefault("stderr", subprocess.PIPE)
+    proc = subprocess.Popen([str(a) for a in argv], preexec_fn=_sigint_default, start_new_session=True, text=True,
                             **popen)  # fmt: skip
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
 
 

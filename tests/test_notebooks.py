@@ -1,5 +1,6 @@
 """The course notebooks' shared setup cell (notebooks/setup_cell.py); nbval runs the notebooks themselves."""
 
+import os
 import runpy
 import sys
 import types
@@ -30,7 +31,7 @@ class FakeShell:
 
 def run_cell(source, cloned, monkeypatch):
     shell = FakeShell()
-    monkeypatch.setattr("os.path.isdir", lambda path: cloned if path == "/content/stylekit" else False)
+    monkeypatch.setattr("os.path.isdir", lambda path: cloned if path == "stylekit" else False)
     monkeypatch.setattr(sys, "path", list(sys.path))
     exec(TransformerManager().transform_cell(source), {"get_ipython": lambda: shell})
     return shell.calls, sys.path
@@ -42,8 +43,8 @@ def test_in_colab_it_installs_once_and_survives_a_restart(extras, monkeypatch):
     assert run_cell(source, cloned=False, monkeypatch=monkeypatch)[0] == []  # not in Colab: nothing at all
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     calls, path = run_cell(source, cloned=False, monkeypatch=monkeypatch)
-    assert calls[0] == f"git clone -q --depth 1 {SETUP['REPOSITORY']} /content/stylekit"
-    assert calls[1].startswith("%pip install") and f'"/content/stylekit[{extras}]"' in calls[1]
-    assert path[0] == "/content/stylekit"
+    assert calls[0] == f"git clone -q --depth 1 {SETUP['REPOSITORY']} stylekit"
+    assert calls[1].startswith("%pip install") and f'"./stylekit[{extras}]"' in calls[1]
+    assert path[0] == os.path.abspath("stylekit")
     calls, path = run_cell(source, cloned=True, monkeypatch=monkeypatch)  # after "Restart runtime"
-    assert calls == [] and path[0] == "/content/stylekit"
+    assert calls == [] and path[0] == os.path.abspath("stylekit")

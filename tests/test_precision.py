@@ -9,9 +9,6 @@ from stylekit.device import fast_bf16, pick_dtype
 from stylekit.judge import judge
 
 CPU = torch.device("cpu")
-native_bf16 = pytest.mark.skipif(
-    not fast_bf16(CPU), reason="this CPU has neither AMX nor AVX-512-bf16: bf16 is emulated there, ~27× slower"
-)
 
 
 def test_auto_follows_the_hardware_unless_the_environment_pins_it(monkeypatch):
@@ -24,10 +21,12 @@ def test_auto_follows_the_hardware_unless_the_environment_pins_it(monkeypatch):
         pick_dtype("auto", "cpu")
 
 
-@native_bf16
-def test_a_short_bf16_transfer_judges_like_the_fp32_one():
+@pytest.mark.device
+def test_a_short_bf16_transfer_judges_like_the_fp32_one(device):
+    if not fast_bf16(torch.device(device)):
+        pytest.skip(f"{device} has no native bf16 (CPUs: AMX or AVX-512-bf16; GPUs: compute capability 8.0)")
     content, style = sample("astronaut"), sample("mosaic")
-    run = dict(size=128, steps=[8, 8], progress=False)
+    run = dict(size=128, steps=[8, 8], device=device, progress=False)
     scores = {p: judge(transfer(content, style, precision=p, **run).image, content, style) for p in ("bf16", "fp32")}
     # Measured with bf16 emulated on an AVX-512 CPU without bf16: bf16 ÷ fp32 = 0.99 content, 0.90 style (16
     # L-BFGS steps amplify the first step's rounding).

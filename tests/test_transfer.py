@@ -15,8 +15,9 @@ from stylekit.weights import cached_vgg
 TINY = dict(size=48, progress=False)
 
 
-def test_transfer_lowers_loss_and_changes_image(photo, texture):
-    result = transfer(photo, texture, steps=40, **TINY)
+@pytest.mark.device
+def test_transfer_lowers_loss_and_changes_image(photo, texture, device):
+    result = transfer(photo, texture, steps=40, device=device, **TINY)
     total = result.history["total"]
     assert len(total) == 40 and result.stopped is None
     assert total[-1] < 0.2 * total[0]
@@ -248,19 +249,20 @@ def test_precision_auto_uses_bf16_only_where_the_cpu_has_it(monkeypatch):
     assert pick_dtype("fp32", "cpu") == torch.float32 and pick_dtype("bf16", "cpu") == torch.bfloat16
 
 
-def test_bf16_network_gives_the_fp32_loss_and_gradient(photo, texture):
+@pytest.mark.device
+def test_bf16_network_gives_the_fp32_loss_and_gradient(photo, texture, device):
     s = PRESETS["default"]
-    content, style = load_image(photo), load_image(texture)
-    start = 0.8 * content + 0.1 * torch.rand(content.shape, generator=torch.Generator().manual_seed(0))
+    content, style = load_image(photo).to(device), load_image(texture).to(device)
+    start = 0.8 * content + 0.1 * torch.rand(content.shape, generator=torch.Generator().manual_seed(0)).to(device)
     results = {}
     for dtype in (torch.float32, torch.bfloat16):
-        model = cached_vgg(s.model, s.weights, s.pooling, "cpu", dtype)
+        model = cached_vgg(s.model, s.weights, s.pooling, device, dtype)
         objective = Objective.for_settings(model, content, style, s)
         image = start.clone().requires_grad_(True)
         terms = objective(image)
         terms["total"].backward()
         assert terms["total"].dtype == torch.float32  # Gram matrices and losses stay fp32
-        results[dtype] = terms["total"].item(), image.grad.flatten()
+        results[dtype] = terms["total"].item(), image.grad.flatten().cpu()
     (loss32, grad32), (loss16, grad16) = results.values()
     assert abs(loss16 - loss32) < 0.02 * loss32
     assert torch.nn.functional.cosine_similarity(grad32, grad16, dim=0) > 0.98

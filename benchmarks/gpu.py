@@ -28,6 +28,7 @@ import torch
 from stylekit import load_fast, sample, stylize, train_fast, transfer, video
 from stylekit.device import PRECISION_VARIABLE, fast_bf16, pick_device, pick_dtype
 from stylekit.images import save_png
+from stylekit.memory import measure_in_fresh_process
 from stylekit.samples import DATA
 from stylekit.video import read_frames
 
@@ -77,14 +78,6 @@ def precision(device):
     return row
 
 
-def memory(device, size):
-    """(measured, estimated) MiB of a whole run, in a fresh process as ``memory.measure_run`` asks."""
-    run = dict(size=size, steps=1, scales=1, device=str(device))
-    code = f"from stylekit.memory import measure_run; print(list(measure_run(**{run!r})))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return [value / 2**20 for value in json.loads(out.stdout.strip().splitlines()[-1])]
-
-
 def timings(device, size):
     content, style = sample("astronaut"), sample("brushstrokes")
     rows = {}
@@ -92,8 +85,8 @@ def timings(device, size):
     run = dict(size=size["transfer"], device=str(device), progress=False, **short)
     seconds, result = wall(device, lambda: transfer(content, style, **run))
     rows["transfer_default"] = {"size": size["transfer"], "seconds": seconds, "steps": len(result.history["total"])}
-    measured, estimated = memory(device, size["transfer"])
-    rows["transfer_default"] |= {"peak_mib": measured, "estimate_mib": estimated}
+    measured, estimated = measure_in_fresh_process(size=size["transfer"], steps=1, scales=1, device=str(device))
+    rows["transfer_default"] |= {"peak_mib": measured / 2**20, "estimate_mib": estimated / 2**20}
     model = load_fast("mosaic", str(device))
     for px in size["fast"]:
         times = [stylize(model, content, px).seconds for _ in range(4)][1:]  # the first pass picks kernels

@@ -34,6 +34,7 @@ import torch
 from stylekit import PRESETS, sample, transfer
 from stylekit.images import load_image
 from stylekit.judge import judge
+from stylekit.memory import measure_in_fresh_process
 from stylekit.tiles import layout
 
 RUNS = {
@@ -76,9 +77,7 @@ def estimate_rows(out):
     for precision in ("fp32", "bf16"):
         for size, tile in ESTIMATED:
             run = dict(size=size, steps=2, scales=1, tile=tile or 0, precision=precision)
-            code = f"from stylekit.memory import measure_run; print(list(measure_run(**{run!r})))"
-            child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-            measured, estimated = json.loads(child.stdout.strip().splitlines()[-1])
+            measured, estimated = measure_in_fresh_process(**run)
             rows.append(f"| {size} | {tile or 'whole'} | {precision} | {measured / 2**20:.0f} | "
                         f"{estimated / 2**20:.0f} | {measured / estimated:.2f} |")  # fmt: skip
             print(rows[-1], flush=True)

@@ -6,7 +6,10 @@ of one tile with its halo) + the optimiser's state. Activations are counted laye
 4**pools per pixel). How close the estimate comes to measured peaks: docs/performance.md, Memory.
 """
 
+import json
 import os
+import subprocess
+import sys
 import threading
 
 import torch
@@ -167,7 +170,8 @@ def resident_mb():
 def measure_run(**settings):
     """(bytes a transfer of astronaut × mosaic added to its device's memory at its peak (``PeakMemory``), what
     ``estimate_bytes`` says less the weights): how benchmarks/large.py and the tests check the estimate. Run it in
-    a fresh process: the model is loaded and a small run warms the allocator and kernels before measuring."""
+    a fresh process (``measure_in_fresh_process``): the model is loaded and a small run warms the allocator and
+    kernels before measuring."""
     from .samples import sample
     from .settings import resolve
     from .transfer import transfer
@@ -184,3 +188,12 @@ def measure_run(**settings):
     tile = s.tile if s.tile not in (0, "auto") and s.tile < max(width, height) else None
     estimated = estimate_bytes(s, width, height, dtype, tile, device) - weight_bytes(dtype)
     return peak.added_mb * 2**20, estimated
+
+
+def measure_in_fresh_process(**settings):
+    """``measure_run`` in a process of its own, so that nothing this one did before counts."""
+    code = f"from stylekit.memory import measure_run; print(list(measure_run(**{settings!r})))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(f"measure_run{settings} failed: {out.stderr[-2000:]}")
+    return tuple(json.loads(out.stdout.strip().splitlines()[-1]))

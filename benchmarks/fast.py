@@ -22,8 +22,8 @@ from matplotlib.figure import Figure
 
 from stylekit import load_fast, sample, stylize, train_fast, transfer
 from stylekit.fast import SHIPPED
+from stylekit.fast.photos import HELD_OUT
 from stylekit.judge import judge, judge_targets
-from stylekit.train import HELD_OUT
 
 SEEN = ("astronaut", "coffee")
 MEMORY = """

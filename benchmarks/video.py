@@ -19,11 +19,11 @@ import time
 from pathlib import Path
 
 from stylekit import load_fast, sample, transfer, video
-from stylekit.flow import temporal_error
 from stylekit.images import save_png
 from stylekit.judge import judge, judge_targets
 from stylekit.samples import DATA
 from stylekit.video import read_frames
+from stylekit.video.flow import temporal_error
 
 
 def independent(frames, style, folder):

@@ -1,23 +1,23 @@
 """stylekit: neural style transfer (Gatys et al.) with VGG16/VGG19, small enough to read in one sitting.
 
-Reading order, the transfer path: vgg.py (named layers) -> losses.py (Gram matrices, the objective) ->
-transfer.py (the loop) -> result.py (what it returns); settings.py holds what decides a result and the
-presets. Side rooms, read when needed: weights.py (where VGG's weights come from), device.py (CPU/GPU,
-fp32/bf16), memory.py (the peak memory estimate), images.py (files in and out), colour.py, judge.py,
-cli.py, playground.py. Fast models (Johnson et al.): fast.py (the network, its file, stylize) and
-train.py. Video (Ruder et al.): flow.py (optical flow and where to trust it) and video.py. Notebook 4
-writes the whole algorithm out in one cell of plain PyTorch.
+The transfer path, after notebook 4: vgg.py (named layers) -> losses.py (Gram matrices, the objective) ->
+transfer.py (``optimise``, notebook 4's loop, then the scales around it); result.py is what it returns and
+settings.py what decides it. The core's other modules are side rooms, read when needed: weights.py, device.py,
+memory.py, images.py, colour.py, judge.py, errors.py, cli.py. Features are packages: fast/ (Johnson et al.'s
+fast models and their training), video/ (Ruder et al.), tiles/ (images too large for one pass); the widgets
+are playground.py, instant.py and widgets.py; beyond_gram.py holds the histogram and MRF style losses, batch.py
+batch runs.
 """
 
 from .errors import ImageError, SettingsError, StylekitError, WeightsUnavailable
 from .fast import FastModel, TransformNet, load_fast, stylize
+from .fast.train import train_fast
 from .images import load_image, read_settings, save_png, to_pil
 from .losses import Objective, content_loss, gram, style_layer_loss, tv_loss
 from .result import Result
 from .samples import sample
 from .settings import CHOICES, PRESETS, Settings
-from .train import train_fast
-from .transfer import transfer
+from .transfer import optimise, transfer
 from .vgg import LAYERS, VGG
 from .video import video
 from .weights import available, load_vgg
@@ -42,6 +42,7 @@ __all__ = [
     "load_fast",
     "load_image",
     "load_vgg",
+    "optimise",
     "read_settings",
     "sample",
     "save_png",

@@ -18,14 +18,13 @@ from tqdm.auto import tqdm
 
 from . import images
 from .errors import ImageError, StylekitError, need
-from .fast import cached_fast, check_options, stylize
+from .fast import cached_fast, check_options, recorded_settings, stylize
 from .judge import judge
 from .memory import PeakMemory
 from .settings import resolve
 from .transfer import transfer
 from .video import video
 
-SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEOS = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"}  # a video is one item: stylekit.video, one task
 RETRIES = 3  # Ray runs an item again when its worker process dies, this many times
 COLUMNS = ("content", "style", "output", "status", "seconds", "added_mb", "content_error", "style_error", "message")
@@ -56,7 +55,7 @@ def expand(sources):
             raise ImageError(f"{source}: no such file or folder")
         for match in map(Path, matches):
             if match.is_dir():
-                paths += sorted(p for p in match.iterdir() if p.suffix.lower() in SUFFIXES | VIDEOS)
+                paths += sorted(p for p in match.iterdir() if p.suffix.lower() in images.SUFFIXES | VIDEOS)
             else:
                 paths.append(match)
     return paths
@@ -67,8 +66,9 @@ def plan(contents, styles, folder, preset="default", model=None, **settings):
     folder = Path(folder)
     styles = [model] if model is not None else expand(styles)
     fast_style = cached_fast(model).style if model is not None else None
+    fast = {k: v for k, v in settings.items() if k in ("size", "strength", "colours")}
     if model is not None:  # what would fail every item is refused once, before any is run
-        check_options(settings.get("strength", 1.0), settings.get("colours", "style"), settings.get("size", 512))
+        check_options(**fast)
     items = []
     for content in expand(contents):
         for style in styles:
@@ -77,9 +77,7 @@ def plan(contents, styles, folder, preset="default", model=None, **settings):
             if _is_video(content):
                 expected = {}  # video() keeps its frames and checks its settings itself
             elif model is not None:
-                expected = dict(fast_model=fast_style, size=settings.get("size", 512),
-                                strength=settings.get("strength", 1.0), colours=settings.get("colours", "style"),
-                                content=str(content))  # fmt: skip
+                expected = recorded_settings(fast_style, str(content), **fast)
             else:
                 expected = resolve(preset, settings).describe(str(content), str(style))
             items.append(Item(str(content), str(style), str(output), json.loads(json.dumps(expected))))

@@ -1,9 +1,14 @@
 """Command line: ``stylekit transfer``, ``demo``, ``layers``, ``video``, ``batch``; fast models: ``train``, ``stylize``.
 
 Problems a user can fix print one line and exit 2; Ctrl-C saves the latest image and exits 130.
+
+Longer than the other modules (~330 lines): every command's flags and what it runs, kept in one place so that a
+command reads top to bottom here; the flags themselves come from the settings dataclasses.
 """
 
 import argparse
+import dataclasses
+import inspect
 import os
 import sys
 import warnings
@@ -12,14 +17,13 @@ from pathlib import Path
 from .batch import batch, summary_table
 from .errors import StylekitError
 from .fast import load_fast, shipped_models, stylize
+from .fast.train import TrainOptions, train_fast
 from .images import open_image, read_settings
 from .samples import sample
 from .settings import CHOICES, PRESETS, Settings
-from .train import train_fast
 from .transfer import transfer
 from .vgg import LAYERS, channels
-from .video import video
-from .weights import SOURCES
+from .video import VideoOptions, video
 
 
 class _Parser(argparse.ArgumentParser):
@@ -80,48 +84,45 @@ def _size(text):
     return parts[0] if len(parts) == 1 else parts
 
 
-def _one_of(name, note=""):
-    return " | ".join(CHOICES[name]) + note
+# Settings whose values are not one plain word or number, and how the command line writes them.
+_TYPES = {"content_layers": _layers, "style_layers": _layers, "relative_losses": _bool, "steps": _steps,
+          "steps_first": _steps, "size": _size, "style_blend": _floats, "tile": _auto_or_int,
+          "scales": _auto_or_int}  # fmt: skip
 
 
-# Flags that override a preset: (flag, type, help). Their defaults are None, so only given flags override.
-_SETTINGS = [
-    ("--model", str, _one_of("model")),
-    ("--weights", str, " | ".join(SOURCES) + " | a checkpoint file (original: VGG19, offline)"),
-    ("--pooling", str, _one_of("pooling")),
-    ("--normalization", str, _one_of("normalization", " (model: what the weights expect; thesis: mean/std 0.5)")),
-    ("--content-layers", _layers, "e.g. relu4_2 or conv4_2:1"),
-    ("--style-layers", _layers, "e.g. relu1_1,relu2_1:0.5,relu3_1"),
-    ("--content-weight", float, "alpha"),
-    ("--style-weight", float, "beta"),
-    ("--tv-weight", float, "total-variation weight"),
-    ("--relative-losses", _bool, "true: each layer's loss relative to its target; false: the thesis's sums"),
-    ("--optimizer", str, _one_of("optimizer")),
-    ("--lr", float, "learning rate"),
-    ("--steps", _steps, "optimisation steps: N (split over the scales), or one count per scale, e.g. 60,30,12"),
-    ("--early-stop", float, "end a scale once the loss fell less than this fraction over 5 steps (0: never)"),
-    ("--lbfgs-history", int, "steps L-BFGS remembers (fewer: less memory for large images)"),
-    ("--init", str, _one_of("init", " | an image file")),
-    ("--size", _size, "longest side N, or WxH"),
-    ("--device", str, "auto, cpu, cuda, cuda:1, ..."),
-    ("--precision", str, _one_of("precision")),
-    ("--seed", int, "random seed (noise init)"),
-    ("--save-every", int, "also save a snapshot every K steps, next to the output"),
-    ("--colours", str, _one_of("colours", " (style: the painting's; match, luminance: keep the photo's)")),
-    ("--style-scale", float, "style image size relative to the content: above 1 gives bigger strokes"),
-    ("--style-blend", _floats, "weights of several style images, e.g. 0.7,0.3"),
-    ("--style-loss", str, _one_of("style_loss", " (mrf: use --style-layers relu3_1,relu4_1)")),
-    ("--tile", _auto_or_int, "optimise scales larger than N px in tiles (auto: those too large for memory; 0: never)"),
-    (
-        "--scales",
-        _auto_or_int,
-        "coarse to fine: optimise at 1/2, 1/4, ... of the size first (steps split evenly); "
-        "auto (default): one scale up to 512 px, one more per doubling",
-    ),
-]
+def _flag(name):
+    return f"--{name.replace('_', '-')}"
 
 
-_VIDEO_OWN = {"--size", "--steps", "--early-stop", "--model"}  # flags `video` gives a meaning of its own
+def _add_settings(parser, skip=()):
+    """``Settings``' fields as flags that override the preset: their help is the field's, their default None (the
+    preset's value stays)."""
+    for f in dataclasses.fields(Settings):
+        if _flag(f.name) not in skip:
+            allowed = CHOICES.get(f.name, ())
+            listed = "" if any(c in f.metadata["help"] for c in allowed) else " | ".join(allowed)
+            help_text = f.metadata["help"] + (f" ({listed})" if listed else "")
+            parser.add_argument(_flag(f.name), type=_TYPES.get(f.name, f.type), help=help_text)
+
+
+# Flags `video` gives a meaning of its own: its options, and --model (a fast model, not VGG).
+_VIDEO_OWN = {"--model", *(_flag(f.name) for f in dataclasses.fields(VideoOptions))}
+
+
+def _add_options(parser, options):
+    """One flag per field of the ``options`` dataclass, its help the field's; not given: the field's default."""
+    for f in dataclasses.fields(options):
+        kind = _TYPES.get(f.name, f.type)
+        default = "" if f.default is None else f" (default {f.default})"
+        help_text = f.metadata["help"] + ("" if "(default" in f.metadata["help"] else default)
+        choices = CHOICES.get(f.name) if f.name != "model" else None  # `model` of video/batch: a fast model
+        parser.add_argument(_flag(f.name), type=kind, choices=choices, help=help_text)
+
+
+def _options(args, options):
+    """The ``options`` fields given on the command line."""
+    names = (f.name for f in dataclasses.fields(options))
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
 def build_parser():
@@ -134,8 +135,7 @@ def build_parser():
     run.add_argument("--preset", default="default", choices=PRESETS)
     run.add_argument("--settings-from", metavar="PNG", help="repeat the run that made this stylekit PNG")
     run.add_argument("--mask", nargs="+", metavar="MASK", help="one greyscale mask per style: white where it applies")
-    for flag, kind, help_text in _SETTINGS:
-        run.add_argument(flag, type=kind, help=help_text)
+    _add_settings(run)
     demo = commands.add_parser("demo", help="a full transfer on the bundled samples")
     demo.add_argument("-o", "--output", default="stylekit-demo.png")
     demo.add_argument("--steps", type=_steps, help="default: the default preset's")
@@ -144,39 +144,24 @@ def build_parser():
     train.add_argument("style", help="style image")
     train.add_argument("-o", "--output", required=True, help="model file to write, e.g. mosaic.pt")
     train.add_argument("--photos", metavar="DIR", help="train on this folder's images (default: the bundled set)")
-    train.add_argument("--size", type=int, help="side of the training crops (default: 256 on a GPU, 192 on a CPU)")
-    train.add_argument("--steps", type=int, default=2000, help="training steps (default 2000)")
-    train.add_argument("--batch", type=int, default=4, help="photos per step (default 4)")
-    train.add_argument("--style-weight", type=float, default=9.0, help="beta (default 9, as transfer's default)")
-    train.add_argument("--style-size", type=int, default=512, help="the style image's side: stroke size (512)")
-    train.add_argument("--lr", type=float, default=1e-3, help="Adam's rate (0.001; a tenth for the last 10%% of steps)")
-    train.add_argument("--checkpoint-every", type=int, default=100, metavar="N", help="save a checkpoint every N steps")
-    train.add_argument("--device", default="auto")
-    train.add_argument("--precision", default="auto", choices=CHOICES["precision"])
+    _add_options(train, TrainOptions)
     styl = commands.add_parser("stylize", help="style photos with a fast model: one forward pass each")
     styl.add_argument("model", help="a model file, or the name of a shipped model: " + ", ".join(shipped_models()))
     styl.add_argument("photos", nargs="+", metavar="PHOTO")
     styl.add_argument("-o", "--output", required=True, help="a PNG for one photo; a folder for several")
-    styl.add_argument("--size", type=_size, default=512, help="longest side N, or WxH (default 512)")
-    styl.add_argument("--strength", type=float, default=1.0, help="0: the photo, 1: fully styled (default)")
-    styl.add_argument("--colours", default="style", choices=("style", "luminance"))
+    fast = {k: p.default for k, p in inspect.signature(stylize).parameters.items()}  # its defaults: one home
+    styl.add_argument("--size", type=_size, help=f"longest side N, or WxH (default {fast['size']})")
+    styl.add_argument("--strength", type=float, help=f"0: the photo, 1: fully styled (default {fast['strength']})")
+    styl.add_argument("--colours", choices=("style", "luminance"), help=f"default {fast['colours']}")
     styl.add_argument("--device", default="auto")
     clip = commands.add_parser("video", help="style a video (or a folder of frames) with temporal consistency")
     clip.add_argument("input", help="a video file, or a folder of frames")
     clip.add_argument("style", nargs="*", help="style image(s) (not with --model)")
     clip.add_argument("-o", "--output", required=True, help="an .mp4, or a folder for the frames")
     clip.add_argument("--preset", default="default", choices=PRESETS)
-    clip.add_argument("--size", type=_size, default=512, help="longest side N, or WxH (default 512)")
-    clip.add_argument("--temporal-weight", type=float, default=30.0, help="lambda of the temporal loss (0: off)")
-    clip.add_argument("--steps-first", type=_steps, help="steps of the first frame (default: the preset's)")
-    clip.add_argument("--steps", type=int, default=12, help="steps of every later frame (default 12)")
-    clip.add_argument("--early-stop", type=float, default=0.02, help="later frames end when the loss stalls")
     clip.add_argument("--model", help="style each frame with this fast model (file or shipped name) instead")
-    clip.add_argument("--blend", type=float, default=0.7, help="with --model: share of the warped previous frame")
-    clip.add_argument("--fps", type=float, help="frame rate of a folder of frames (default 24)")
-    for flag, kind, help_text in _SETTINGS:
-        if flag not in _VIDEO_OWN:
-            clip.add_argument(flag, type=kind, help=help_text)
+    _add_options(clip, VideoOptions)
+    _add_settings(clip, skip=_VIDEO_OWN)
     many = commands.add_parser("batch", help="every content × every style into a folder; resumable; Ray")
     many.add_argument("content", nargs="+", help="content images: files, folders, globs")
     many.add_argument("--style", nargs="+", default=[], help="style images: files, folders, globs")
@@ -186,9 +171,7 @@ def build_parser():
     many.add_argument("--strength", type=float, help="with --model: 0 the photo, 1 fully styled")
     many.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                       help="run items as Ray tasks on a cluster (default: RAY_ADDRESS or the local one)")  # fmt: skip
-    for flag, kind, help_text in _SETTINGS:
-        if flag != "--model":
-            many.add_argument(flag, type=kind, help=help_text)
+    _add_settings(many, skip={"--model"})
     layers = commands.add_parser("layers", help="list a model's layer names and torchvision indices")
     layers.add_argument("--model", default="vgg19", choices=LAYERS)
     return parser
@@ -231,8 +214,8 @@ def _main(argv):
 
 
 def _given(args, skip=()):
-    """The ``_SETTINGS`` flags given on the command line, as settings; those not given are left to the preset."""
-    names = (flag[2:].replace("-", "_") for flag, _, _ in _SETTINGS if flag not in skip)
+    """The ``Settings`` flags given on the command line, as settings; those not given are left to the preset."""
+    names = (f.name for f in dataclasses.fields(Settings) if _flag(f.name) not in skip)
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
@@ -271,8 +254,7 @@ def _train(args):
     if checkpoint.exists():
         load_fast(checkpoint, "cpu")  # a damaged checkpoint is refused before resuming is announced
         print(f"stylekit: resuming from {checkpoint}", file=sys.stderr)
-    options = ("size", "steps", "batch", "style_weight", "style_size", "lr", "checkpoint_every", "device", "precision")
-    model = train_fast(args.style, args.photos, checkpoint=checkpoint, **{k: getattr(args, k) for k in options})
+    model = train_fast(args.style, args.photos, checkpoint=checkpoint, **_options(args, TrainOptions))
     steps = len(model.history["total"])
     if model.stopped:
         print(f"stylekit: interrupted at step {steps}; saved {checkpoint}: run the same command to resume",
@@ -294,7 +276,8 @@ def _stylize(args):
     for photo in args.photos:
         target = Path(args.output) / f"{Path(photo).stem}_{model.style}.png" if several else Path(args.output)
         output = _check_output(target, args.photos)
-        result = stylize(model, photo, args.size, args.strength, args.colours)
+        given = {k: getattr(args, k) for k in ("size", "strength", "colours") if getattr(args, k) is not None}
+        result = stylize(model, photo, **given)
         result.save(output)
         print(f"saved {output.resolve()} ({result.seconds:.2f} s)")
     return 0
@@ -305,9 +288,8 @@ def _video(args):
         raise StylekitError("give STYLE image(s) or --model, one of the two")
     settings = _given(args, skip=_VIDEO_OWN)
     style = None if args.model else args.style[0] if len(args.style) == 1 else args.style
-    result = video(args.input, style, args.output, args.preset, size=args.size, temporal_weight=args.temporal_weight,
-                   steps_first=args.steps_first, steps=args.steps, early_stop=args.early_stop, model=args.model,
-                   blend=args.blend, fps=args.fps, **settings)  # fmt: skip
+    result = video(args.input, style, args.output, args.preset, model=args.model, **_options(args, VideoOptions),
+                   **settings)  # fmt: skip
     if result.stopped:
         print(f"stylekit: interrupted; {result.output} has the {result.frames} frames done: run the same command to "
               "continue", file=sys.stderr)  # fmt: skip

@@ -15,6 +15,7 @@ from PIL import Image, ImageFilter, ImageOps, PngImagePlugin
 
 from .errors import ImageError, SettingsError, StylekitError
 
+SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}  # what a folder of images is read for
 SETTINGS_KEY = "stylekit"  # PNG text chunk holding the run's settings as JSON
 
 

@@ -8,7 +8,7 @@ layers no preset optimises.
 import torch
 
 from .images import load_image, resize_tensor
-from .losses import gram
+from .losses import gram, relative_error
 from .transfer import transfer
 from .vgg import gatys_style_layers
 from .weights import cached_vgg
@@ -29,9 +29,9 @@ def judge(image, content, style, targets=None):
     layers = GATYS + UNUSED
     with torch.no_grad():
         f = vgg(image.float(), layers + ("relu4_2",))
-    scores = {"content": _relative(f["relu4_2"], fc["relu4_2"])}
+    scores = {"content": float(relative_error(f["relu4_2"], fc["relu4_2"]))}
     for layer in layers:
-        scores[layer] = _relative(gram(f[layer]), fs[layer])
+        scores[layer] = float(relative_error(gram(f[layer]), fs[layer]))
     scores["style"] = sum(scores[layer] for layer in GATYS) / len(GATYS)
     scores["style_unused"] = sum(scores[layer] for layer in UNUSED) / len(UNUSED)
     return scores
@@ -44,10 +44,6 @@ def judge_targets(content, style, width, height):
     s = load_image(style, max(width, height)) if not torch.is_tensor(style) else style
     with torch.no_grad():
         return vgg(c, ["relu4_2"]), {layer: gram(f) for layer, f in vgg(s, GATYS + UNUSED).items()}
-
-
-def _relative(x, target):
-    return float(((x.float() - target.float()) ** 2).sum() / (target.float() ** 2).sum())
 
 
 def quality_curve(content, style, every=5, **settings):

@@ -1,4 +1,4 @@
-"""Estimates a run's peak memory before it starts: a scale that does not fit whole is tiled (tiles.py), and a
+"""Estimates a run's peak memory before it starts: a scale that does not fit whole is tiled (tiles/), and a
 run that cannot fit even so is refused, not swapped or killed.
 
 Peak = weights + the activations autograd keeps for one forward and backward pass (of the whole image, or
@@ -20,8 +20,8 @@ from .errors import SettingsError
 from .tiles import crop_side
 from .vgg import LAYERS, channels
 
-# tile="auto" tiles a scale that does not fit whole with the first of these (px) that fits: 1024 keeps the
-# halo's extra work near a third, and a tile's pass near 2 GiB in bf16 (docs/large-images.md).
+# tile="auto" tiles a scale that does not fit whole with the first of these (px) that fits: the largest first,
+# since the halo's extra work shrinks as tiles grow (docs/large-images.md has what each costs).
 AUTO_TILES = (1024, 512, 256)
 AUTOGRAD_SLACK = 1.1  # what autograd keeps beyond the layers' outputs (ReLU masks, pooling indices)
 # What the allocator and oneDNN's scratch buffers hold beyond the tensors counted: it dominates small runs, tiles

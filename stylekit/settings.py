@@ -4,6 +4,7 @@
 all read it.
 """
 
+import copy
 import dataclasses
 import math
 from dataclasses import dataclass, field
@@ -24,43 +25,52 @@ CHOICES = {
     "style_loss": tuple(STYLE_LOSSES),
 }
 AUTO_COARSEST = 512  # scales='auto' halves the size until its longest side is at most this
+STYLE_LAYER_WEIGHT = 0.2  # Gatys et al.'s w_l: the five style layers weigh the same, summing to one
+
+
+def option(default, help):
+    """A settings field and its help text, side by side: the CLI builds its flags from both (cli.py)."""
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda: copy.deepcopy(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything that decides a result. Layers map a name ('relu4_2') to its weight w_l."""
 
-    model: str = "vgg19"
-    weights: str = "original"  # 'original', 'torchvision' or a checkpoint path
-    pooling: str = "max"
-    normalization: str = "model"  # 'model': what the weights expect; 'thesis': the seed's mean/std 0.5
-    content_layers: dict = field(default_factory=lambda: {"relu4_2": 1.0})
-    style_layers: dict = field(default_factory=lambda: dict.fromkeys(gatys_style_layers(), 0.2))
-    content_weight: float = 1.0
-    style_weight: float = 9.0
-    tv_weight: float = 0.0
-    relative_losses: bool = True  # False: the thesis's raw sums (see losses.Objective)
-    optimizer: str = "lbfgs"
-    lr: float = 1.0
-    # One count per scale, coarsest first, each scale half the next (a step at half size costs a quarter), or
-    # an int split evenly over `scales`. The default: 25 full-size passes' worth (docs/presets.md: Why these defaults).
-    steps: object = field(default_factory=lambda: [36, 16])
-    early_stop: float = 0.0  # end a scale once the loss fell less than this fraction over its last 5 steps
-    lbfgs_history: int = 10  # steps L-BFGS remembers: two image-sized vectors each (see memory.py)
-    init: str = "content"  # 'content', 'noise' or an image path
-    size: object = 512  # longest side in pixels, or [width, height]
-    device: str = "auto"
-    precision: str = "auto"  # 'auto', 'fp32' or 'bf16' (Gram matrices and losses are fp32 either way)
-    seed: int = 0
-    save_every: int = 0  # keep a snapshot every k steps (0: never)
-    scales: object = "auto"  # with an int `steps`: optimise at 1/2**(scales-1) of the size first, doubling each
-    # time; 'auto': one scale up to 512 px, one more per doubling above (scale_plan). A list of steps sets it.
-    colours: str = "style"  # 'style'; keep the content's: 'match' (recolour the style first) or 'luminance'
-    style_scale: float = 1.0  # the style image's longest side relative to the content's: bigger strokes above 1
-    style_blend: list = None  # one weight per style image when several are given (default: equal)
-    style_loss: str = "gram"  # 'gram' (Gatys), 'histogram' (Risser et al.) or 'mrf' (Li & Wand: use relu3_1, relu4_1)
-    tile: object = "auto"  # optimise scales larger than N px in N-px tiles (tiles.py); 'auto': those that do not fit
-    # whole in memory; 0: never (a run that does not fit is refused)
+    model: str = option("vgg19", "the network")
+    weights: str = option("original", "original (VGG19, offline), torchvision, or a checkpoint file")
+    pooling: str = option("max", "max, or the thesis's avg")
+    normalization: str = option("model", "model: what the weights expect; thesis: the seed's mean/std 0.5")
+    content_layers: dict = option({"relu4_2": 1.0}, "layers and weights, e.g. relu4_2 or conv4_2:1")
+    style_layers: dict = option(dict.fromkeys(gatys_style_layers(), STYLE_LAYER_WEIGHT),
+                                "layers and weights w_l, e.g. relu1_1,relu2_1:0.5,relu3_1")  # fmt: skip
+    content_weight: float = option(1.0, "alpha")
+    style_weight: float = option(9.0, "beta")
+    tv_weight: float = option(0.0, "total-variation weight gamma")
+    relative_losses: bool = option(True, "true: each layer's loss relative to its target; false: the thesis's sums")
+    optimizer: str = option("lbfgs", "the optimiser of the pixels")
+    lr: float = option(1.0, "learning rate")
+    # The default: 25 full-size passes' worth (docs/presets.md: Why these defaults).
+    steps: object = option([36, 16], "optimisation steps: N (split over the scales), or one count per scale, "
+                           "coarsest first, e.g. 60,30,12 (a step at half the size costs a quarter)")  # fmt: skip
+    early_stop: float = option(0.0, "end a scale once the loss fell less than this fraction over 5 steps (0: never)")
+    lbfgs_history: int = option(10, "steps L-BFGS remembers: two image-sized vectors each (fewer: less memory)")
+    init: str = option("content", "where the pixels start: content, noise, or an image file")
+    size: object = option(512, "longest side N, or WxH")
+    device: str = option("auto", "auto, cpu, cuda, cuda:1, ...")
+    precision: str = option("auto", "fp32 or bf16 for the network (Gram matrices and losses are fp32 either way)")
+    seed: int = option(0, "random seed (noise init)")
+    save_every: int = option(0, "also keep a snapshot every K steps (0: never)")
+    scales: object = option("auto", "coarse to fine: optimise at 1/2, 1/4, ... of the size first (steps split "
+                            "evenly); auto: one scale up to 512 px, one more per doubling")  # fmt: skip
+    colours: str = option("style", "style: the painting's; match (recolour the style first), luminance: the photo's")
+    style_scale: float = option(1.0, "style image size relative to the content: above 1 gives bigger strokes")
+    style_blend: list = option(None, "weights of several style images, e.g. 0.7,0.3 (default: equal)")
+    style_loss: str = option("gram", "gram (Gatys), histogram (Risser et al.) or mrf (Li & Wand: use relu3_1,relu4_1)")
+    tile: object = option("auto", "optimise scales larger than N px in tiles (auto: those too large for memory; "
+                          "0: never, a run that does not fit is refused)")  # fmt: skip
 
     @property
     def total_steps(self):
@@ -167,7 +177,7 @@ PRESETS = {
         pooling="avg",
         normalization="thesis",
         content_layers={"conv4_2": 1.0},
-        style_layers=dict.fromkeys(gatys_style_layers("conv"), 0.2),
+        style_layers=dict.fromkeys(gatys_style_layers("conv"), STYLE_LAYER_WEIGHT),
         content_weight=8.0,
         style_weight=70.0,
         relative_losses=False,

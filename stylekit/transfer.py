@@ -1,7 +1,8 @@
 """One style transfer: check the inputs, build the objective at each scale, optimise the pixels, return a Result.
 
-The objective itself is ``losses.Objective``; this file is the loop around it. ``losses`` is one step's loss
-terms, ``history`` every step's.
+The objective itself is ``losses.Objective``; this file is the loop around it. Read it from ``optimise``
+(notebook 4's loop), then ``_run`` (scale after scale, coarse to fine), then ``_build_stages`` and ``_Stage``
+(each scale's images and objective). ``losses`` is one step's loss terms, ``history`` every step's.
 """
 
 import math
@@ -137,33 +138,50 @@ class _Stage:
         self.label = f"stylekit {width}×{height}{tiles}"
 
 
-def _optimise(stage, image, s, loop):
-    """``stage.steps`` optimiser steps on ``image``'s pixels, in place; True when asked to stop early."""
-    if s.optimizer == "adam":
-        optimizer = torch.optim.Adam([image], lr=s.lr)
+def optimise(image, objective, steps, on_step=None, optimizer="lbfgs", lr=1.0, lbfgs_history=10):
+    """Notebook 4's loop: ``steps`` optimiser steps on ``image``'s pixels, in place.
+
+    ``objective.backward(image)`` adds the loss's gradient to ``image.grad`` and returns the loss terms;
+    ``on_step(losses)`` runs after every step, and a truthy return ends the loop early and is returned.
+    """
+    if optimizer == "adam":
+        optimizer = torch.optim.Adam([image], lr=lr)
     else:
-        # One iteration per step, so progress, Stop and snapshots work step by step; the history persists.
-        optimizer = torch.optim.LBFGS([image], lr=s.lr, max_iter=1, history_size=s.lbfgs_history)
+        # One iteration per step (so one evaluation of the objective), so that progress, Stop and snapshots work
+        # step by step; the history persists across steps.
+        optimizer = torch.optim.LBFGS([image], lr=lr, max_iter=1, history_size=lbfgs_history)
     losses = {}
 
     def closure():
         optimizer.zero_grad(set_to_none=True)
-        terms = stage.objective.backward(image)
-        losses.update(terms)
-        loop.passes += stage.cost
-        return terms["total"]
+        losses.update(objective.backward(image))
+        return losses["total"]
 
-    totals = []
-    for done in range(1, stage.steps + 1):
+    for _ in range(steps):
         optimizer.step(closure)
+        ended = on_step(losses) if on_step is not None else None
+        if ended:
+            return ended
+    return None
+
+
+def _optimise(stage, image, s, loop):
+    """One scale's steps, through ``optimise``; True when asked to stop the run early."""
+    totals = []
+
+    def on_step(losses):
+        loop.passes += stage.cost
         if loop.after_step(losses, image.detach(), stage.present):
-            return True
+            return "stop"
         if s.early_stop:
             totals.append(float(losses["total"]))
             if len(totals) > EARLY_STOP_WINDOW and totals[-1] > (1 - s.early_stop) * totals[-1 - EARLY_STOP_WINDOW]:
-                loop.bar.total -= stage.steps - done  # this scale has converged: on to the next
-                break
-    return False
+                loop.bar.total -= stage.steps - len(totals)  # this scale has converged: on to the next
+                return "converged"
+        return None
+
+    ended = optimise(image, stage.objective, stage.steps, on_step, s.optimizer, s.lr, s.lbfgs_history)
+    return ended == "stop"
 
 
 @dataclass

@@ -55,7 +55,7 @@ def pools_before(arch, name):
 def reach(arch, name):
     """How far (px) a feature at ``name`` sees on each side of its own pixels: each 3×3 conv adds one step of
     its input's grid (1 px before the first pool, 2 after it, ...); the 2×2 pools add nothing beyond the cell
-    they summarise. 70 px for VGG19's relu5_1. Tiles need that much margin (``tiles.py``)."""
+    they summarise. 70 px for VGG19's relu5_1. Tiles need that much margin (``tiles/``)."""
     order = LAYERS[arch]
     return sum(2 ** pools_before(arch, n) for n in order[: order.index(name) + 1] if n.startswith("conv"))
 

@@ -503,7 +503,7 @@ def quiet_progress(monkeypatch):
     def quiet(*args, **kwargs):
         return tqdm.auto.tqdm(*args, **{**kwargs, "disable": True})
 
-    for module in ("stylekit.transfer", "stylekit.train", "stylekit.video", "stylekit.batch"):
+    for module in ("stylekit.transfer", "stylekit.fast.train", "stylekit.video.driver", "stylekit.batch"):
         monkeypatch.setattr(importlib.import_module(module), "tqdm", quiet)
 
 

@@ -12,10 +12,10 @@ from stylekit.cli import main
 from stylekit.colour import to_yiq
 from stylekit.errors import ImageError, StylekitError
 from stylekit.fast import SHIPPED, VERSION, TransformNet, cached_fast
+from stylekit.fast.photos import HELD_OUT, default_photos
 from stylekit.images import load_image
 from stylekit.judge import judge, judge_targets
 from stylekit.samples import sample
-from stylekit.train import HELD_OUT, default_photos
 
 TINY = dict(size=64, batch=2, style_size=64, precision="fp32", progress=False)
 

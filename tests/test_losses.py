@@ -1,7 +1,9 @@
 import numpy as np
+import pytest
 import torch
 
-from stylekit import content_loss, gram, style_layer_loss, tv_loss
+from stylekit import content_loss, gram, optimise, style_layer_loss, tv_loss
+from stylekit.losses import gram_of_sums, gram_sums, relative_error
 
 
 def features(n=8, h=5, w=7, seed=0):
@@ -70,7 +72,16 @@ def reference_gram(f):
     return f @ f.T / f.shape[1]
 
 
-def test_gram_gradient_matches_autograd():
+def fast_gram(features, mask=None):
+    """The Gram matrix the optimisation uses: ``gram``'s formula on the fast path."""
+    return gram_of_sums(*gram_sums(features, mask))
+
+
+BOTH = pytest.mark.parametrize("gram", [gram, fast_gram], ids=["gram", "fast path"])
+
+
+@BOTH
+def test_gram_gradient_matches_autograd(gram):
     weights = torch.randn(8, 8, generator=torch.Generator().manual_seed(7))  # an arbitrary upstream gradient
     ours, ref = features(seed=9).float().requires_grad_(), features(seed=9).float().requires_grad_()
     (gram(ours) * weights).sum().backward()
@@ -79,7 +90,8 @@ def test_gram_gradient_matches_autograd():
     torch.testing.assert_close(ours.grad, ref.grad)
 
 
-def test_a_hard_mask_gives_the_gram_matrix_and_gradient_of_its_region_alone():
+@BOTH
+def test_a_hard_mask_gives_the_gram_matrix_and_gradient_of_its_region_alone(gram):
     """A 0/1 mask, given at twice the layer's resolution as masks of images are: G of the positions it keeps."""
     f, weights = features(h=6, w=8, seed=12).float(), torch.randn(8, 8, generator=torch.Generator().manual_seed(13))
     keep = torch.zeros(6, 8, dtype=torch.bool)
@@ -94,7 +106,8 @@ def test_a_hard_mask_gives_the_gram_matrix_and_gradient_of_its_region_alone():
     assert (ours.grad[..., ~keep] == 0).all()  # what the mask leaves out gets no gradient
 
 
-def test_gram_of_bf16_channels_last_features_is_fp32_with_a_bf16_gradient():
+@BOTH
+def test_gram_of_bf16_channels_last_features_is_fp32_with_a_bf16_gradient(gram):
     f32 = torch.relu(features(n=64, h=16, w=16, seed=10)).float().contiguous(memory_format=torch.channels_last)
     bf16 = f32.bfloat16().requires_grad_()
     exact = f32.bfloat16().float().requires_grad_()  # the same values, differentiated in fp32
@@ -106,3 +119,35 @@ def test_gram_of_bf16_channels_last_features_is_fp32_with_a_bf16_gradient():
     (reference_gram(exact) * weights).sum().backward()
     assert bf16.grad.dtype == torch.bfloat16
     assert (bf16.grad.float() - exact.grad).norm() < 5e-3 * exact.grad.norm()  # bf16 rounding, no worse
+
+
+def test_relative_error_is_zero_for_a_match_and_one_for_zeros():
+    t = features(seed=3)
+    assert relative_error(t, t) == 0
+    assert torch.isclose(relative_error(torch.zeros_like(t), t), torch.tensor(1.0, dtype=torch.float32))
+
+
+class Quadratic:
+    """‖x − t‖², the smallest objective ``optimise`` can run."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def backward(self, image):
+        total = ((image - self.target) ** 2).sum()
+        total.backward()
+        return {"total": total.detach()}
+
+
+@pytest.mark.parametrize("optimizer, lr, steps", [("lbfgs", 1.0, 5), ("adam", 0.1, 100)])
+def test_optimise_lowers_the_loss_and_stops_when_asked(optimizer, lr, steps):
+    target = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    image = torch.zeros_like(target).requires_grad_(True)
+    seen = []
+
+    def record(losses):
+        seen.append(float(losses["total"]))
+
+    assert optimise(image, Quadratic(target), steps, record, optimizer, lr) is None
+    assert len(seen) == steps and seen[-1] < 0.01 * seen[0]
+    assert optimise(image, Quadratic(target), steps, lambda losses: "enough", optimizer, lr) == "enough"

@@ -10,10 +10,10 @@ from processes import interrupt, started, wait_until
 from stylekit import load_image, sample, train_fast, video
 from stylekit.cli import main
 from stylekit.errors import StylekitError
-from stylekit.flow import flow, reliable, temporal_error, warp
 from stylekit.images import save_png
 from stylekit.samples import DATA
 from stylekit.video import read_frames
+from stylekit.video.flow import flow, reliable, temporal_error, warp
 
 CLIP = DATA / "clip_coffee.mp4"
 TINY = dict(size=48, steps_first=[3, 2], steps=2, precision="fp32")

@@ -9,9 +9,15 @@ frame did not show (disocclusions: forward and backward flow disagree) and motio
 import numpy as np
 import torch
 
-from .errors import need
+from ..errors import need
 
-cv2 = need("cv2", "stylekit's optical flow (video)")
+
+def opencv():
+    """OpenCV, or a ``MissingExtra`` naming the extra that brings it."""
+    return need("cv2", "stylekit's optical flow (video)")
+
+
+cv2 = opencv()
 
 
 def flow(a, b):

@@ -1,0 +1,124 @@
+"""``video``: a clip's frames styled one after another into an .mp4 or a folder. Finished frames are kept as PNGs
+in a work folder beside the output (``styled.frames``): a rerun with the same settings continues where the last
+one stopped.
+"""
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from .. import images
+from ..errors import ImageError, StylekitError
+from .frames import Frames, pyav, write_mp4
+from .options import VideoOptions
+from .styler import FrameStyler
+
+OTHER_VIDEO = {".avi", ".mov", ".mkv", ".webm", ".gif", ".m4v", ".mpg", ".wmv"}  # outputs are .mp4 or a folder
+
+
+@dataclass
+class VideoResult:
+    output: Path
+    frames: int  # frames in the output
+    seconds: list  # per frame styled in this run: its wall time, flow included
+    stopped: str = None  # None, or 'interrupted' / 'stopped' (the output then has the frames done so far)
+
+
+def video(source, style, output, preset="default", *, model=None, progress=True, stop=None, **settings):
+    """Styles every frame of ``source`` (a video file or a folder of frames) into ``output`` (.mp4, or a folder).
+
+    ``settings``: ``VideoOptions``' and transfer's. With ``transfer`` (default): the first frame gets
+    ``steps_first`` (default: the preset's schedule), later frames ``steps`` at full size, starting from the
+    previous result warped by the flow, with a temporal loss of weight ``temporal_weight`` (relative squared
+    difference to that warped frame where the flow is reliable; 0 turns it off) and ``early_stop``. With
+    ``model`` (a fast model or its file or name): each frame is stylised, then blended with the warped previous
+    result, ``blend`` of it where reliable. ``stop`` (a ``threading.Event``) ends the run after the current
+    frame; Ctrl-C drops the current frame. Either way the output holds the frames done, and a rerun continues.
+    """
+    options, settings = VideoOptions.split(settings)
+    styler = FrameStyler(style, preset, model, options.check(), settings)
+    pyav()  # PyAV and OpenCV are refused before any frame is styled, not at the second frame or the end
+    from .flow import opencv  # here, not at the top: `import stylekit` must not import OpenCV
+
+    opencv()
+    frames, output = Frames(source, options.fps), Path(output)
+    work = _work_folder(output, source, styler.describe())
+    seconds, stopped = _style_frames(frames, styler, work, progress, stop)
+    done = sorted(work.glob("[0-9]*.png"))
+    if not done:
+        raise StylekitError("interrupted before the first frame was done; nothing written")
+    if _is_mp4(output):
+        write_mp4(done, frames.fps, output, frames.source if frames.audio else None)
+    return VideoResult(output, len(done), seconds, stopped)
+
+
+def _style_frames(frames, styler, work, progress, stop):
+    """(seconds per frame styled, None or why the run stopped): each frame not in ``work`` yet, styled into it."""
+    seconds, previous, stopped = [], None, None
+    with tqdm(total=frames.count, desc="video", unit="frame", disable=not progress) as bar:
+        try:
+            for count, picture in enumerate(frames, start=1):
+                path = work / f"{count:06d}.png"
+                current = _frame_tensor(picture, styler.options.size, count, previous)
+                if path.exists():  # done by an earlier run
+                    previous = (images.load_image(path), current)
+                    bar.update(1)
+                    continue
+                started = time.perf_counter()
+                styled = styler(current, previous)
+                if styled is None:  # Ctrl-C in the middle of this frame: it is dropped
+                    stopped = "interrupted"
+                    break
+                images.save_png(styled, path)
+                seconds.append(time.perf_counter() - started)
+                previous = (styled, current)
+                bar.update(1)
+                if stop is not None and stop.is_set():
+                    stopped = "stopped"
+                    break
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+    return seconds, stopped
+
+
+def _frame_tensor(picture, size, number, previous):
+    """The frame at ``size`` with even sides (H.264 in yuv420p needs them), refusing a change of frame size."""
+    tensor = images.as_tensor(picture, size, f"frame {number}")
+    height, width = tensor.shape[-2:]
+    tensor = tensor[..., : height - height % 2, : width - width % 2].contiguous()
+    if previous is not None and previous[1].shape != tensor.shape:
+        was, now = previous[1].shape, tensor.shape
+        raise ImageError(
+            f"frame {number} is {now[-1]}×{now[-2]} px after resizing, frame {number - 1} {was[-1]}×{was[-2]}"
+        )
+    return tensor
+
+
+def _work_folder(output, source, described):
+    """The folder that keeps finished frames, made or checked: a rerun must use the same settings."""
+    if output.suffix.lower() in OTHER_VIDEO:
+        raise StylekitError(f"output must be an .mp4 file or a folder for the frames, not {output}")
+    if not output.parent.is_dir():
+        raise StylekitError(f"output folder {output.parent} does not exist")
+    if output.resolve() == Path(source).resolve():
+        raise StylekitError(f"output {output} is also the input; choose another name")
+    work = output.with_name(output.stem + ".frames") if _is_mp4(output) else output
+    if work.exists() and not work.is_dir():
+        raise StylekitError(f"{work} is a file; the output must be an .mp4 file or a folder for the frames")
+    described = json.dumps(dict(source=str(source), **described), sort_keys=True, default=str)
+    record = work / "settings.json"
+    if record.exists() and record.read_text() != described:
+        raise StylekitError(f"{work} holds frames made with other settings; delete it or use another output")
+    try:
+        work.mkdir(exist_ok=True)
+        record.write_text(described)
+    except OSError as e:  # a read-only folder, a full disk
+        raise images.WriteError(f"cannot write {record}: {e.strerror or e}") from e
+    return work
+
+
+def _is_mp4(output):
+    return output.suffix.lower() == ".mp4"

@@ -10,7 +10,6 @@
 """
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import time
 from pathlib import Path
 
 import ray
+from report import write_table
 
 from stylekit import sample
 from stylekit.batch import batch
@@ -65,15 +65,21 @@ def main():
     ray_tiny, _ = timed(root / "ray-tiny", ray_address="", **tiny)
     ray.shutdown()
     local_tiny, _ = timed(root / "local-tiny", **tiny)
-    print(f"{n} items at {args.size} px (os.cpu_count() = {os.cpu_count()})")
-    print(f"  local, one 2-thread process: {local:7.1f} s  {3600 * n / local:6.0f} items/hour")
-    print(f"  Ray, two 1-thread workers:   {on_ray:7.1f} s  {3600 * n / on_ray:6.0f} items/hour")
-    print(f"Ray's overhead per item (32 px, 1 step): {(ray_tiny - local_tiny) / n:.2f} s "
-          f"(Ray {ray_tiny / n:.2f} s, local {local_tiny / n:.2f} s per item; workers' start-up included)")  # fmt: skip
     resume = kill_and_resume(root / "resume", args.size)
-    print(f"kill -9 after {resume['before_kill']} of {resume['total']} outputs; rerun: {resume['after_rerun']} "
-          f"outputs, {len(resume['redone'])} done twice, temporary files left: {len(resume['leftovers'])}; "
-          f"the rerun said: {resume['rerun_says']}")  # fmt: skip
+    overhead = (ray_tiny - local_tiny) / n
+    rows = [
+        ["local, one process using all cores", f"{local:.1f} s for {n} items: **{3600 * n / local:.0f} items/hour**"],
+        ["Ray, a local cluster of 2 CPUs: two 1-thread workers",
+         f"{on_ray:.1f} s: {3600 * n / on_ray:.0f} items/hour, the workers' start included"],
+        ["Ray's overhead per item (32 px, 1 step)",
+         f"{overhead:.2f} s ({ray_tiny / n:.2f} s per item on Ray, {local_tiny / n:.2f} s locally)"],
+        ["kill -9 in the middle, then the same command",
+         f"killed with {resume['before_kill']} of {resume['total']} outputs written; the rerun: "
+         f"{resume['rerun_says']}, {resume['after_rerun']} outputs, **{len(resume['redone'])} written twice**, "
+         f"{len(resume['leftovers'])} temporary files left"],
+    ]  # fmt: skip
+    print("\n".join(f"{label}: {cell}" for label, cell in rows))
+    write_table("batch", [f"{n} items at {args.size} px", "measured"], rows)
 
 
 if __name__ == "__main__":

@@ -18,12 +18,23 @@ import json
 import time
 from pathlib import Path
 
+from report import PERFORMANCE, write_table
+
 from stylekit import load_fast, sample, transfer, video
 from stylekit.images import save_png
 from stylekit.judge import judge, judge_targets
 from stylekit.samples import DATA
 from stylekit.video import read_frames
 from stylekit.video.flow import temporal_error
+
+INDEPENDENT = "independent `transfer`s (default)"
+COLUMNS = {
+    "temporal_error": "temporal error",
+    "seconds_per_frame": "s / frame (all)",
+    "seconds_later_frames": "s / frame (2nd on)",
+    "content": "judged content",
+    "style": "judged style",
+}
 
 
 def independent(frames, style, folder):
@@ -64,8 +75,8 @@ def main():
         clip.mkdir(parents=True, exist_ok=True)
         for i, frame in enumerate(frames, start=1):
             save_png(frame[None], clip / f"{i:06d}.png")
-        runs = {"independent transfers": independent(frames, args.style, out / f"independent-{size}")}
-        runs["video (temporal loss)"] = video(clip, args.style, out / f"temporal-{size}", size=size,
+        runs = {INDEPENDENT: independent(frames, args.style, out / f"independent-{size}")}
+        runs["`video` (warped start + temporal loss)"] = video(clip, args.style, out / f"temporal-{size}", size=size,
                                               progress=False).seconds  # fmt: skip
         model = load_fast(args.model)
         runs["fast model"] = video(clip, None, out / f"fast-{size}", model=model, blend=0, size=size,
@@ -75,16 +86,33 @@ def main():
         folders = dict(zip(runs, ("independent", "temporal", "fast", "fast-blend")))
         report[size] = {}
         print(f"\n{size} px, {len(frames)} frames of {args.clip}")
-        print(f"{'':26}{'temporal err':>13}{'s/frame':>9}{'s/frame 2+':>11}{'content':>9}{'style':>9}")
+        print(f"{'':45}{'temporal err':>13}{'s/frame':>9}{'s/frame 2+':>11}{'content':>9}{'style':>9}")
         for name, seconds in runs.items():
             row = scores(out / f"{folders[name]}-{size}", frames, args.style)
             row.update(seconds_per_frame=sum(seconds) / len(seconds),
                        seconds_later_frames=sum(seconds[1:]) / max(len(seconds) - 1, 1))  # fmt: skip
             report[size][name] = row
-            print(f"{name:26}{row['temporal_error']:13.2f}{row['seconds_per_frame']:9.2f}"
+            print(f"{name:45}{row['temporal_error']:13.2f}{row['seconds_per_frame']:9.2f}"
                   f"{row['seconds_later_frames']:11.2f}{row['content']:9.3f}{row['style']:9.4f}")  # fmt: skip
     (out / "video.json").write_text(json.dumps(report, indent=1))
-    print(f"\nwrote {out / 'video.json'}")
+    write_table("video", [f"{args.frames} frames", *COLUMNS.values()], table_rows(report))
+    print(f"\nwrote {out / 'video.json'} and the table in {PERFORMANCE}")
+
+
+def table_rows(report):
+    """One row per size and way; beside each figure, its ratio to independent transfers at that size."""
+    rows = []
+    for size, runs in report.items():
+        base = runs[INDEPENDENT]
+        for name, row in runs.items():
+            cells = [f"{size} px, {name}"]
+            for key in COLUMNS:
+                cell = f"{row[key]:.4f}" if key == "style" else f"{row[key]:.2f}"
+                if name != INDEPENDENT and key != "content" and base[key]:
+                    cell += f" ({row[key] / base[key]:.2f}×)"
+                cells.append(cell)
+            rows.append(cells)
+    return rows
 
 
 if __name__ == "__main__":

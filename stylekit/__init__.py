@@ -4,9 +4,8 @@ The transfer path, after notebook 4: vgg.py (named layers) -> losses.py (Gram ma
 transfer.py (``optimise``, notebook 4's loop, then the scales around it); result.py is what it returns and
 settings.py what decides it. The core's other modules are side rooms, read when needed: weights.py, device.py,
 memory.py, images.py, colour.py, judge.py, errors.py, cli.py. Features are packages: fast/ (Johnson et al.'s
-fast models and their training), video/ (Ruder et al.), tiles/ (images too large for one pass); the widgets
-are playground.py, instant.py and widgets.py; beyond_gram.py holds the histogram and MRF style losses, batch.py
-batch runs.
+fast models and their training), video/ (Ruder et al.), tiles/ (images too large for one pass), playground/
+(the widgets, one module per tab); beyond_gram.py holds the histogram and MRF style losses, batch.py batch runs.
 """
 
 from .errors import ImageError, SettingsError, StylekitError, WeightsUnavailable

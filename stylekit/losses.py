@@ -113,14 +113,15 @@ class Objective:
     kinds = STYLE_LOSSES  # the tiled objective brings kinds that also know how to work tile by tile
 
     def __init__(self, model, content, style, layers, weights, relative=False, blend=None, style_loss="gram",
-                 masks=None):  # fmt: skip
-        """``layers``: (content layers, style layers), each {name: w_l}; ``weights``: (α, β, γ)."""
+                 masks=None, extra=None):  # fmt: skip
+        """``layers``: (content layers, style layers), each {name: w_l}; ``weights``: (α, β, γ); ``extra``: more
+        terms, {name: function of the image giving a weighted loss} (video's temporal loss)."""
         self.model, (self.content_layers, style_layers) = model, layers
         self.weights = dict(zip(("content", "style", "tv"), weights))
         self.layers = list(dict.fromkeys([*self.content_layers, *style_layers]))
         # Either image may be None when its layers are empty (reconstructions use one of the two).
         self.relative, self.kind = relative, self.kinds[style_loss]
-        self.extra = {}  # more terms: name -> function of the image giving a weighted loss (video's temporal loss)
+        self.extra = dict(extra or {})
         self.set_content(content)
         with torch.no_grad():
             # Several style images: one blended target, or with masks one target per style and region.

@@ -3,6 +3,8 @@
 The objective itself is ``losses.Objective``; this file is the loop around it. Read it from ``optimise``
 (notebook 4's loop), then ``_run`` (scale after scale, coarse to fine), then ``_build_stages`` and ``_Stage``
 (each scale's images and objective). ``losses`` is one step's loss terms, ``history`` every step's.
+
+A little over 250 lines: the loop, the scales and the stages are read together, so they stay in one file.
 """
 
 import math
@@ -42,10 +44,7 @@ def transfer(content, style=None, preset="default", *, mask=None, callback=None,
     image giving a weighted loss}, for one-scale runs (video's temporal loss).
     """
     s = resolve(preset, settings)
-    stages = _build_stages(s, content, _listed(style), _listed(mask))
-    if extra_terms and len(stages) > 1:
-        raise SettingsError("extra loss terms need a run of one scale (steps=N, scales=1)")
-    stages[0].objective.extra = extra_terms or {}
+    stages = _build_stages(s, content, _listed(style), _listed(mask), extra_terms or {})
     described = s.describe(content, style, mask)
     with tqdm(total=s.total_steps, disable=not progress, unit="step") as bar:
         loop = _Loop(s, bar, callback, callback_every, stop, snapshot_path, described)
@@ -53,7 +52,7 @@ def transfer(content, style=None, preset="default", *, mask=None, callback=None,
     return Result(stage.present(image.detach()).cpu(), loop.final_history(), described, stopped, loop.snapshots)
 
 
-def _build_stages(s, content, styles, masks):
+def _build_stages(s, content, styles, masks, extra_terms):
     """One ``_Stage`` per scale, coarsest first. Every scale's targets are made before the first step, so bad
     input fails before any progress is shown."""
     blend = s.check_inputs(content, styles, masks)
@@ -62,23 +61,44 @@ def _build_stages(s, content, styles, masks):
     encoder = ThesisInput(model).to(device) if s.normalization == "thesis" else model
     # Files are decoded once here; each scale resizes the decoded image.
     content, styles = _decoded(content), [_decoded(x) for x in styles]
-    plan, stages, carried = scale_plan(s.size, s.steps, s.scales), [], 0
-    # Memory first, the largest scale first: a run that cannot fit is refused before any target is made.
-    reference = _size_of(content) if content is not None else _size_of(styles[0])
-    for size, _ in reversed(plan):
-        side = size if content is not None else style_size(size, s.style_scale)
-        choose_tile(s, *images.target_size(*reference, side), device, dtype)
-    for i, (size, steps) in enumerate(plan):
+    plan = _scales(s, content, styles, device, dtype)
+    stages, carried = [], 0
+    for i, (size, steps, shape, tile) in enumerate(plan):
         try:
-            stages.append(_Stage(s, encoder, content, styles, blend, masks, size, steps + carried, device, dtype))
-            carried = 0
+            content_now, styles_now, present = _with_colours(s, *_scaled(s, content, styles, size, device))
         except _TooSmall:
             if i == len(plan) - 1:
                 raise
             carried += steps  # a coarse scale smaller than the network allows: its steps go to the next one
-    for stage in stages:  # what one evaluation costs, in evaluations at the final size
-        stage.cost = stage.reference[0, 0].numel() / stages[-1].reference[0, 0].numel()
+            continue
+        reference = content_now if content_now is not None else styles_now[0]
+        width, height = reference.shape[-1], reference.shape[-2]
+        masks_now = [images.load_mask(m, width, height).to(device) for m in masks] or None
+        # Too large for one pass: the same objective, tile by tile.
+        kind, tiling = (Objective, {}) if tile is None else (TiledObjective, dict(arch=s.model, tile=tile))
+        objective = kind.for_settings(encoder, content_now, styles_now, s, blend, masks_now, extra=extra_terms,
+                                      **tiling)  # fmt: skip
+        label = f"stylekit {width}×{height}" + (
+            f" in {len(objective.tiles(reference))} tiles" if tile is not None else ""
+        )
+        stages.append(
+            _Stage(steps + carried, objective, reference, present, label, math.prod(shape) / math.prod(plan[-1][2]))
+        )
+        carried = 0
+    if extra_terms and len(stages) > 1:
+        raise SettingsError("extra loss terms need a run of one scale (steps=N, scales=1)")
     return stages
+
+
+def _scales(s, content, styles, device, dtype):
+    """[(size, steps, (width, height), tile)] per scale, coarsest first. Memory is checked here, the largest scale
+    first, so that a run that cannot fit is refused before any target is made."""
+    plan = scale_plan(s.size, s.steps, s.scales)
+    reference = _size_of(content) if content is not None else _size_of(styles[0])
+    shapes = [images.target_size(*reference, size if content is not None else style_size(size, s.style_scale))
+              for size, _ in plan]  # fmt: skip
+    tiles = [choose_tile(s, *shape, device, dtype) for shape in reversed(shapes)][::-1]
+    return [(size, steps, shape, tile) for (size, steps), shape, tile in zip(plan, shapes, tiles)]
 
 
 def _run(stages, s, loop, start=None):
@@ -103,39 +123,47 @@ class _TooSmall(ImageError):
     pass
 
 
+@dataclass
 class _Stage:
-    """One scale: the objective, the image whose shape the result takes, and how the result is presented."""
+    """One scale: its steps, its objective, the image whose shape the result takes, how the result is presented,
+    and what one evaluation costs, in evaluations at the final size."""
 
-    def __init__(self, s, encoder, content, styles, blend, masks, size, steps, device, dtype):
-        self.steps, self.present = steps, lambda image: image.clamp(0, 1)
-        content = images.as_tensor(content, size, "content").to(device) if content is not None else None
-        side = max(content.shape[-2:]) if content is not None else size
-        styles = [images.as_tensor(x, style_size(side, s.style_scale), "style").to(device) for x in styles]
-        smallest = 2 ** pools_before(s.model, s.deepest)
-        for name, image in [("content", content)] + [("style", x) for x in styles]:
-            if image is not None and min(image.shape[-2:]) < smallest:
-                raise _TooSmall(
-                    f"the {name} image is {image.shape[-1]}×{image.shape[-2]} px; {s.deepest} needs "
-                    f"at least {smallest} px per side"
-                )
-        if s.colours == "match":
-            styles = [colour.match_colours(x, content) for x in styles]
-        elif s.colours == "luminance":
-            original, content = content, colour.luminance(content)
-            styles = [colour.luminance(x, like=original) for x in styles]
-            self.present = lambda image: colour.with_chroma(image, original)
-        self.reference = content if content is not None else styles[0]
-        width, height = self.reference.shape[-1], self.reference.shape[-2]
-        self.tile = choose_tile(s, width, height, device, dtype)
-        masks = [images.load_mask(m, width, height).to(device) for m in masks] or None
-        if self.tile is None:
-            self.objective = Objective.for_settings(encoder, content, styles, s, blend, masks)
-        else:  # too large for one pass: the same objective, tile by tile
-            self.objective = TiledObjective.for_settings(
-                encoder, content, styles, s, blend, masks, arch=s.model, tile=self.tile
+    steps: int
+    objective: Objective
+    reference: torch.Tensor
+    present: object
+    label: str
+    cost: float
+
+
+def _scaled(s, content, styles, size, device):
+    """The content and styles as tensors at this scale; ``_TooSmall`` when one is smaller than the deepest layer
+    needs."""
+    content = images.as_tensor(content, size, "content").to(device) if content is not None else None
+    side = max(content.shape[-2:]) if content is not None else size
+    styles = [images.as_tensor(x, style_size(side, s.style_scale), "style").to(device) for x in styles]
+    smallest = 2 ** pools_before(s.model, s.deepest)
+    for name, image in [("content", content)] + [("style", x) for x in styles]:
+        if image is not None and min(image.shape[-2:]) < smallest:
+            raise _TooSmall(
+                f"the {name} image is {image.shape[-1]}×{image.shape[-2]} px; {s.deepest} needs "
+                f"at least {smallest} px per side"
             )
-        tiles = "" if self.tile is None else f" in {len(self.objective.tiles(self.reference))} tiles"
-        self.label = f"stylekit {width}×{height}{tiles}"
+    return content, styles
+
+
+def _with_colours(s, content, styles):
+    """(content, styles, present) for ``s.colours``: ``present`` turns an optimised image into the result."""
+    if s.colours == "match":
+        return content, [colour.match_colours(x, content) for x in styles], _clamped
+    if s.colours == "luminance":
+        styles = [colour.luminance(x, like=content) for x in styles]
+        return colour.luminance(content), styles, lambda image: colour.with_chroma(image, content)
+    return content, styles, _clamped
+
+
+def _clamped(image):
+    return image.clamp(0, 1)
 
 
 def optimise(image, objective, steps, on_step=None, optimizer="lbfgs", lr=1.0, lbfgs_history=10):

@@ -28,9 +28,9 @@ import stylekit
 from stylekit.cli import main
 from stylekit.errors import StylekitError
 from stylekit.fast import FORMAT, SHIPPED, VERSION, shipped_models
+from stylekit.playground.widgets import UPLOAD
 from stylekit.result import Result
 from stylekit.samples import DATA
-from stylekit.widgets import UPLOAD
 
 CLIP = DATA / "clip_coffee.mp4"
 MODEL = "mosaic" if "mosaic" in shipped_models() else shipped_models()[0]
@@ -234,7 +234,7 @@ def _playground(request):
     if "playground" not in _PAGES:
         from stylekit.playground import Playground
 
-        pg = Playground(blocking=True)
+        pg = Playground(blocking=True).transfer
         pg.size.value, pg.steps.value = 32, 1
         pg.runner.run_button.click()
         assert pg.runner.result is not None and pg.runner.preview.value, pg.runner.status.value
@@ -267,8 +267,8 @@ def instant_upload(data, name):
 
     def call(world, request):
         if "instant" not in _PAGES:
-            from stylekit.instant import Instant
-            from stylekit.widgets import ImagePicker
+            from stylekit.playground.instant import Instant
+            from stylekit.playground.widgets import ImagePicker
 
             _PAGES["instant"] = Instant(ImagePicker("photo", ["chelsea"], "chelsea"), folder=world["empty"])
             _PAGES["instant"].size.value = 128

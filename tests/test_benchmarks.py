@@ -4,6 +4,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 import torch
 from processes import started
 
@@ -24,3 +25,21 @@ def test_the_gpu_script_runs_on_the_cpu_at_a_tiny_size(tmp_path):
     assert timings["transfer_default"]["steps"] == 2 and timings["video_fast"]["frames"] == 3
     assert all(value > 0 for row in timings.values() for key, value in row.items() if "seconds" in key)
     assert timings["transfer_default"]["peak_mib"] <= timings["transfer_default"]["estimate_mib"]
+
+
+def test_a_benchmark_writes_its_table_between_the_markers_and_nowhere_else(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from report import write_table
+
+    doc = tmp_path / "performance.md"
+    doc.write_text("# Perf\n\nbefore\n<!-- table: video -->\n| old |\n<!-- /table -->\nafter\n")
+    write_table("video", ["size", "seconds"], [["256 px", "1.50"], ["512 px", "6.00"]], doc, ["benchmarks/video.py"])
+    text = doc.read_text()
+    assert "| old |" not in text and text.startswith("# Perf\n\nbefore\n") and text.endswith("<!-- /table -->\nafter\n")
+    assert "| size | seconds |\n| --- | --- |\n| 256 px | 1.50 |\n| 512 px | 6.00 |" in text
+    assert "`python benchmarks/video.py`, measured on " in text
+    unmarked = tmp_path / "other.md"
+    unmarked.write_text("no markers\n")
+    with pytest.raises(SystemExit, match="no '<!-- table: video -->"):
+        write_table("video", ["a"], [["b"]], unmarked)
+    assert unmarked.read_text() == "no markers\n" and not list(tmp_path.glob(".*.tmp"))

@@ -89,7 +89,6 @@ def test_a_finest_scale_that_cannot_fit_is_refused_before_any_target_is_made(pho
 @pytest.mark.parametrize("run", [dict(size=320, tile=0), dict(size=384, tile=128)], ids=["whole", "tiled"])
 def test_the_estimate_is_above_the_measured_peak(run, device):
     """A run the estimate lets through must fit: what it added to its process stays under the estimate (the
-    weights, loaded before, left out of both). Measured on an Intel Xeon in fp32: 0.6 whole, 0.65 tiled;
-    the table for more sizes and bf16: benchmarks/large.py --runs estimate."""
+    weights, loaded before, left out of both). Its margin: docs/testing.md."""
     got, estimate = measure_in_fresh_process(**run, steps=1, scales=1, device=device)
     assert got <= estimate, f"measured {got / 2**20:.0f} MiB, estimated {estimate / 2**20:.0f} MiB"

@@ -9,16 +9,17 @@ import pytest
 from PIL import Image
 
 from stylekit import PRESETS, read_settings, train_fast
-from stylekit.instant import Instant
-from stylekit.playground import Playground
-from stylekit.widgets import UPLOAD, ImagePicker, uploaded
+from stylekit.playground import Playground, Reconstructions
+from stylekit.playground.instant import Instant
+from stylekit.playground.widgets import UPLOAD, ImagePicker, uploaded
 
 
 @pytest.fixture
 def playground(offline_torchvision):
-    pg = Playground(blocking=True)
-    pg.size.value, pg.steps.value = 48, 4
-    return pg
+    """The style transfer tab of a playground whose runs happen in the click handler."""
+    tab = Playground(blocking=True).transfer
+    tab.size.value, tab.steps.value = 48, 4
+    return tab
 
 
 def upload(data, name):
@@ -52,7 +53,7 @@ def test_run_updates_preview_losses_and_status(playground):
 
 
 def test_stop_mid_run_keeps_the_image(offline_torchvision):
-    pg = Playground()  # background thread, as in the browser
+    pg = Playground().transfer  # background thread, as in the browser
     pg.size.value, pg.steps.value = 48, 1000
     r = pg.runner
     r.run_button.click()
@@ -68,8 +69,8 @@ def test_stop_mid_run_keeps_the_image(offline_torchvision):
 
 def test_control_changes_do_not_start_runs(offline_torchvision, monkeypatch):
     started = []
-    monkeypatch.setattr("stylekit.playground.transfer", lambda *args, **kwargs: started.append(kwargs))
-    pg = Playground()  # background threads, as in the browser: a run would start one
+    monkeypatch.setattr("stylekit.playground.transfer_tab.transfer", lambda *args, **kwargs: started.append(kwargs))
+    pg = Playground().transfer  # background threads, as in the browser: a run would start one
     pg.style_weight.value, pg.steps.value, pg.size.value, pg.preset.value = 1000, 7, 64, "strong"
     pg.style.choice.value = "mosaic"
     assert started == [] and pg.runner.thread is None and pg.runner.status.value == "Ready."
@@ -151,7 +152,7 @@ def test_errors_during_a_run_appear_in_the_status(playground, monkeypatch, error
     def fail(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr("stylekit.playground.transfer", fail)
+    monkeypatch.setattr("stylekit.playground.transfer_tab.transfer", fail)
     playground.runner.run_button.click()
     assert shown in playground.runner.status.value and "Traceback" not in playground.runner.status.value
     assert not playground.runner.run_button.disabled
@@ -167,7 +168,7 @@ def test_save_writes_png_with_settings_and_a_download_link(playground, tmp_path)
 
 @pytest.mark.parametrize("kind", ["content", "style"])
 def test_reconstruction_tab(playground, kind):
-    rec = playground.reconstruct
+    rec = Reconstructions(playground, blocking=True)
     rec.kind.value, rec.steps.value, rec.size.value = kind, 3, 48
     rec.runner.run_button.click()
     assert rec.runner.result.steps_done == 3 and rec.runner.preview.value
@@ -205,8 +206,10 @@ def test_second_style_blend_and_mask(playground):
 
 def test_the_presets_steps_per_scale_reach_the_run_until_the_slider_moves(offline_torchvision, monkeypatch):
     started = []
-    monkeypatch.setattr("stylekit.playground.transfer", lambda *args, **kwargs: started.append(kwargs["steps"]))
-    pg = Playground(blocking=True)
+    monkeypatch.setattr(
+        "stylekit.playground.transfer_tab.transfer", lambda *args, **kwargs: started.append(kwargs["steps"])
+    )
+    pg = Playground(blocking=True).transfer
     assert pg.steps.value == sum(PRESETS["default"].steps)  # the slider shows the total
     pg.run()
     pg.steps.value = 7

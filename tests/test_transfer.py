@@ -49,10 +49,8 @@ def test_seed_preset_runs_the_thesis_settings(photo, texture):
 
 
 def test_strong_preset_trades_content_for_style():
-    """On a real pair at 128 px (32 px at the coarsest of its three scales), in whichever precision `auto` picks.
-
-    Measured strong/default: style error 0.48 in bf16, 0.58 in fp32; content error 1.76 and 1.78.
-    """
+    """On a real pair at 128 px (32 px at the coarsest of its three scales), in whichever precision `auto` picks
+    (the margins: docs/testing.md)."""
     content, style = sample("astronaut"), sample("brushstrokes")
     scores = {
         p: judge(transfer(content, style, p, steps=60, size=128, progress=False).image, content, style)

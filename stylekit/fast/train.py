@@ -89,9 +89,14 @@ def train_fast(style, photos=None, *, checkpoint=None, progress=True, stop=None,
         objective = Objective.for_settings(vgg, photo_batch(), style_image, s)  # each step sets its own content
         model, optimizer = _start(checkpoint, name, settings, device, lr)
         model.thumbnail = images.as_tensor(style, THUMBNAIL, "style")
-        stopped = _train_loop(model, objective, photo_batch, optimizer, steps, device, dtype, progress, stop,
-                              lambda: checkpoint and model.save(checkpoint, _resume_state(optimizer), torch.float32),
-                              o.checkpoint_every if checkpoint else 0)  # fmt: skip
+        # bf16 where VGG runs in it: the network's convolutions too (its weights and the optimiser stay fp32).
+        autocast = torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)
+
+        def save():
+            if checkpoint:
+                model.save(checkpoint, _resume_state(optimizer), torch.float32)
+
+        stopped = _train_loop(model, objective, photo_batch, optimizer, o, autocast, save, progress, stop)
     model.net.eval()
     model.stopped = stopped
     return model
@@ -123,13 +128,11 @@ def _start(checkpoint, name, settings, device, lr):
     return model, optimizer
 
 
-def _train_loop(model, objective, photo_batch, optimizer, steps, device, dtype, progress, stop, save, every):
-    """Steps until ``steps`` are done (or Ctrl-C / ``stop``): returns None, 'interrupted' or 'stopped'."""
-    history, net = model.history, model.net.train()
+def _train_loop(model, objective, photo_batch, optimizer, options, autocast, save, progress, stop):
+    """Steps until ``options.steps`` are done (or Ctrl-C / ``stop``): returns None, 'interrupted' or 'stopped'."""
+    history, net, steps, every = model.history, model.net.train(), options.steps, options.checkpoint_every
     done, started = len(history["total"]), time.perf_counter() - (history["seconds"] or [0])[-1]
     cool_from, lr = round(steps * (1 - COOLDOWN)), model.settings["lr"]
-    # bf16 where VGG runs in it: the network's convolutions too (its weights and the optimiser stay fp32).
-    autocast = torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)
     with tqdm(total=steps, initial=done, desc=f"training {model.style}", disable=not progress, unit="step") as bar:
         try:
             for step in range(done + 1, steps + 1):

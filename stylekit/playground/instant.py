@@ -6,9 +6,9 @@ Models are the shipped ones (data/models) and any ``*.pt`` model in the folder t
 
 from pathlib import Path
 
-from . import images
-from .errors import StylekitError, need
-from .fast import cached_fast, shipped_models, stylize
+from .. import images
+from ..errors import StylekitError, need
+from ..fast import cached_fast, shipped_models, stylize
 from .widgets import error_html, labelled, thumbnail
 
 w = need("ipywidgets", "the playground")

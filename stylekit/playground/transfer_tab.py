@@ -1,132 +1,25 @@
-"""An ipywidgets playground: pick images and settings, press Run, watch the image form, press Stop.
-
-    from stylekit.playground import Playground
-    Playground().widget          # in JupyterLab, Colab, or served by Voilà (notebooks/08_playground.ipynb)
-
-Runs happen in a background thread so the page stays responsive; ``blocking=True`` runs them in the
-click handler instead (tests). Works with ipywidgets 7 (Colab) and 8.
-"""
+"""The playground's style transfer tab: pick images and settings, press Run, watch the image form, press Stop."""
 
 import base64
-import io
-import threading
-import time
 
 import torch
 from PIL import ImageOps
 
-from . import images, samples
-from .course import loss_figure
-from .errors import StylekitError, need
-from .instant import Instant
-from .settings import CHOICES, PRESETS, Settings
-from .transfer import transfer
-from .vgg import LAYERS, gatys_style_layers
-from .weights import available
+from .. import samples
+from ..errors import StylekitError, need
+from ..settings import CHOICES, PRESETS, STYLE_LAYER_WEIGHT, Settings
+from ..transfer import transfer
+from ..vgg import LAYERS, gatys_style_layers
+from ..weights import available
+from .runner import Runner
 from .widgets import NONE, ImagePicker, error_html, labelled, thumbnail
 
 w = need("ipywidgets", "the playground")
 
 
-def _loss_plot(history):
-    terms = [term for term in ("content", "style", "tv") if any(history.get(term, []))]
-    figure = loss_figure([history], [None], terms or ["content"], panel=(2.6, 2.4), dpi=80)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+class TransferTab:
+    """The essentials in view, the rarely used settings folded away, the image large."""
 
-
-class Runner:
-    """One background run at a time, with a preview, a loss plot, a progress bar and a status line."""
-
-    def __init__(self, blocking, preview_every=5):
-        self.blocking, self.preview_every = blocking, preview_every
-        # Hidden until the first image arrives (an empty Image shows as a broken picture).
-        self.preview = w.Image(format="png", layout=w.Layout(width="512px", display="none"))
-        self.plot = w.Image(format="png", layout=w.Layout(width="420px", display="none"))
-        self.progress = w.IntProgress(value=0, min=0, max=1, description="progress")
-        self.status = w.HTML("Ready.")
-        self.run_button = w.Button(description="Run", button_style="success", icon="play")
-        self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
-        self.stop_button.on_click(lambda _: self.stop())
-        # Stable hooks for the browser test and for styling.
-        for widget, name in (
-            (self.preview, "preview"),
-            (self.status, "status"),
-            (self.run_button, "run"),
-            (self.stop_button, "stop"),
-        ):
-            widget.add_class(f"stylekit-{name}")
-        self.result, self.thread, self._stop = None, None, threading.Event()
-        self.history = {}
-
-    @property
-    def busy(self):
-        return self.thread is not None and self.thread.is_alive()
-
-    def start(self, job, steps):
-        """``job(callback, stop)`` runs a transfer; returns False if a run is already going."""
-        if self.busy:
-            return False
-        self._stop.clear()
-        self.progress.max, self.progress.value = steps, 0
-        self.history = {k: [] for k in ("content", "style", "tv")}
-        self.run_button.disabled, self.stop_button.disabled = True, False
-        self.status.value = "Starting…"
-        self._started = time.perf_counter()
-        if self.blocking:
-            self._work(job)
-        else:
-            self.thread = threading.Thread(target=self._work, args=(job,), daemon=True)
-            self.thread.start()
-        return True
-
-    def stop(self):
-        self._stop.set()
-
-    def wait(self, timeout=None):
-        if self.thread is not None:
-            self.thread.join(timeout)
-
-    def _callback(self, step, losses, image):
-        for k in self.history:
-            self.history[k].append(losses[k])
-        self.progress.value = step
-        elapsed = time.perf_counter() - self._started
-        eta = elapsed / step * (self.progress.max - step)
-        self.status.value = (
-            f"Running: step {step}/{self.progress.max} · {elapsed:.0f} s elapsed · "
-            f"about {eta:.0f} s left · total loss {losses['total']:.4g}"
-        )
-        if step % self.preview_every == 0 or step == 1:
-            self._show(image, self.history)
-
-    def _show(self, image, history):
-        self.preview.value, self.plot.value = images.png_bytes(image), _loss_plot(history)
-        self.preview.layout.display = self.plot.layout.display = None
-
-    def _work(self, job):
-        try:
-            self.result = job(self._callback, self._stop)
-            self._show(self.result.image, self.result.history)
-            done = self.result.steps_done
-            self.status.value = (
-                f"Stopped at step {done}; the latest image is kept."
-                if self.result.stopped
-                else f"Done: {done} steps in {self.result.seconds:.1f} s."
-            )
-        except StylekitError as e:
-            self.status.value = error_html(str(e))
-        except Exception as e:  # shown in the page, never as a traceback
-            oom = isinstance(e, MemoryError) or "out of memory" in str(e).lower()
-            self.status.value = error_html(
-                "out of memory; choose a smaller image size." if oom else f"{type(e).__name__}: {e}"
-            )
-        finally:
-            self.run_button.disabled, self.stop_button.disabled = False, True
-
-
-class Playground:
     def __init__(self, blocking=False):
         self.runner = Runner(blocking)
         self._make_image_pickers()
@@ -144,15 +37,7 @@ class Playground:
             for control in (picker.choice, picker.upload):
                 control.observe(lambda _: self._show_thumbnails(), "value")
         self._show_thumbnails()
-        self.reconstruct = Reconstructions(self, blocking)
-        # Instant first: a student's first move gets an answer in under a second.
-        self.instant = Instant(ImagePicker("photo", samples.contents(), "chelsea"))
-        tabs = {"Instant (fast model)": self.instant.widget, "Style transfer": self._transfer_tab(),
-                "Reconstructions": self.reconstruct.widget}  # fmt: skip
-        self.widget = w.Tab(children=list(tabs.values()))
-        for i, (title, tab) in enumerate(tabs.items()):
-            self.widget.set_title(i, title)
-            tab.add_class(f"stylekit-tab-{i}")
+        self.widget = self._layout()
 
     def _make_image_pickers(self):
         self.content = ImagePicker("content", samples.contents(), "chelsea")
@@ -202,7 +87,7 @@ class Playground:
         self.style_layers = {
             name[4:]: (
                 w.Checkbox(value=True, description=f"block {name[4:]}", indent=False),
-                w.BoundedFloatText(value=0.2, min=0, max=100, step=0.1, layout=w.Layout(width="80px")),
+                w.BoundedFloatText(value=STYLE_LAYER_WEIGHT, min=0, max=100, step=0.1, layout=w.Layout(width="80px")),
             )
             for name in gatys_style_layers()
         }
@@ -226,7 +111,10 @@ class Playground:
         kind = next(iter(p.style_layers))[:4]
         self.layer_kind.value = kind
         for b, (box, weight) in self.style_layers.items():
-            box.value, weight.value = f"{kind}{b}" in p.style_layers, p.style_layers.get(f"{kind}{b}", 0.2)
+            box.value, weight.value = (
+                f"{kind}{b}" in p.style_layers,
+                p.style_layers.get(f"{kind}{b}", STYLE_LAYER_WEIGHT),
+            )
         self.content_layer.value = next(iter(p.content_layers))
 
     def _steps(self):
@@ -309,8 +197,7 @@ class Playground:
         )
         return saved
 
-    def _transfer_tab(self):
-        """The essentials in view, the rarely used settings folded away, the image large."""
+    def _layout(self):
         r = self.runner
         pictures = w.HBox([labelled(self.content_thumb, "content"), labelled(self.style_thumb, "style")])
         essentials = [self.content.widget, self.style.widget, pictures, self.preset, self.size, self.steps,
@@ -351,70 +238,3 @@ class Playground:
                 image.value = thumbnail(picker.get())
             except StylekitError:
                 image.value = b""  # an upload not made yet: the Run button names the problem
-
-
-class Reconstructions:
-    """Second tab: what one layer keeps of the content, what a set of layers keeps of the style."""
-
-    def __init__(self, playground, blocking):
-        self.playground = playground
-        self.runner = Runner(blocking)
-        self.kind = w.ToggleButtons(options=["content", "style"], description="reconstruct")
-        self.layer = w.Dropdown(
-            options=[n for n in LAYERS["vgg19"] if not n.startswith("pool")], value="conv4_2", description="layer"
-        )
-        self.layers = w.SelectMultiple(
-            options=gatys_style_layers("conv"), value=["conv1_1", "conv2_1"], description="layers", rows=5
-        )
-        self.steps = w.IntSlider(value=100, min=1, max=1000, description="steps", continuous_update=False)
-        self.size = w.IntSlider(value=128, min=32, max=512, step=16, description="size", continuous_update=False)
-        self.runner.run_button.on_click(lambda _: self.run())
-        r = self.runner
-        self.widget = w.HBox(
-            [
-                w.VBox(
-                    [
-                        self.kind,
-                        w.HTML("content: one layer"),
-                        self.layer,
-                        w.HTML("style: a set of layers"),
-                        self.layers,
-                        self.steps,
-                        self.size,
-                    ]
-                ),
-                w.VBox([w.HBox([r.run_button, r.stop_button]), r.progress, r.status, r.preview, r.plot]),
-            ]
-        )
-
-    def run(self):
-        p = self.playground
-        try:
-            arch, source, _ = p.models[p.model.value]
-            if self.kind.value == "content":
-                content, style = p.content.get(), None
-                layers = dict(content_layers={self.layer.value: 1.0}, style_layers={})
-            else:
-                content, style = None, p.style.get()
-                layers = dict(content_layers={}, style_layers={name: 1.0 for name in self.layers.value})
-        except StylekitError as e:
-            self.runner.status.value = error_html(str(e))
-            return False
-        steps, size = self.steps.value, self.size.value
-        return self.runner.start(
-            lambda callback, stop: transfer(
-                content,
-                style,
-                model=arch,
-                weights=source,
-                init="noise",
-                steps=steps,
-                size=size,
-                callback=callback,
-                callback_every=1,
-                stop=stop,
-                progress=False,
-                **layers,
-            ),
-            steps,
-        )

@@ -3,8 +3,8 @@
 import html
 import io
 
-from . import images, samples
-from .errors import StylekitError, need
+from .. import images, samples
+from ..errors import StylekitError, need
 
 w = need("ipywidgets", "the playground")
 

@@ -1,0 +1,21 @@
+"""The docs state facts the code can check: the reading path's length, and README's size."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_reading_path_line_count_is_the_files():
+    design = (ROOT / "docs" / "design.md").read_text()
+    stated = re.search(r"`vgg.py` → `losses.py` → `transfer.py` \((\d+) lines together\)", design)
+    assert stated, "docs/design.md no longer states the reading path's length"
+    counted = sum(len((ROOT / "stylekit" / f).read_text().splitlines()) for f in ("vgg.py", "losses.py", "transfer.py"))
+    assert int(stated.group(1)) == counted
+
+
+def test_the_readme_stays_short_and_its_links_resolve():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 150
+    for link in re.findall(r"\]\(((?!https?:)[^)#]+)", readme):
+        assert (ROOT / link).exists(), link

@@ -9,6 +9,8 @@
    and the seconds per step of the default training measured here over a few steps.
 3. Quality: `stylekit.judge`'s content and style errors of the model's 512 px output and of `transfer`'s
    `default` at 512 px, on photos in the training set and on the photos held out of it (train.HELD_OUT).
+
+Writes the tables fast-speed, fast-training and fast-quality in docs/performance.md.
 """
 
 import argparse
@@ -19,10 +21,12 @@ import time
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from report import write_table
 
 from stylekit import load_fast, sample, stylize, train_fast, transfer
 from stylekit.fast import SHIPPED
 from stylekit.fast.photos import HELD_OUT
+from stylekit.fast.train import TrainOptions
 from stylekit.judge import judge, judge_targets
 
 SEEN = ("astronaut", "coffee")
@@ -126,7 +130,29 @@ def main():
                   f"style {r['fast_style']:.4f} / {r['transfer_style']:.4f} ({style_ratio:.2f})  "
                   f"{r['fast_seconds']:.2f} s vs {r['transfer_seconds']:.1f} s")  # fmt: skip
     (out / "fast.json").write_text(json.dumps(report, indent=1))
+    write_tables(report)
     print(f"\nwrote {out / 'fast.json'} and {out / 'training.png'}")
+
+
+def write_tables(report):
+    speed = [[f"{r['size']} px", f"{r['auto']:.3f}", f"{r['fp32']:.3f}", f"{r['peak_mb']:.0f}", f"{r['added_mb']:.0f}"]
+             for r in report["speed"]]  # fmt: skip
+    write_table("fast-speed", ["stylising chelsea", "auto s", "fp32 s", "peak MB", "MB added by stylising"], speed)
+    training = []
+    for model, t in report["training"].items():
+        settings = ", ".join(f"{key} {value}" for key, value in t["settings"].items())
+        training.append([Path(model).stem, t["steps"], f"{t['minutes']:.1f}", settings])
+    here, steps = report["seconds_per_step_here"], TrainOptions().steps
+    training.append(["the default training, measured here", steps, f"{steps * here / 60:.1f} ({here:.2f} s/step)", ""])
+    write_table("fast-training", ["model", "steps", "minutes", "settings"], training)
+    quality = []
+    for model, rows in report["quality"].items():
+        ratio = {k: [r[f"fast_{k}"] / r[f"transfer_{k}"] for r in rows] for k in ("content", "style")}
+        cells = [f"content {c:.2f}×, style {s:.2f}×" for c, s in zip(ratio["content"], ratio["style"])]
+        fast, slow = (sum(r[f"{k}_seconds"] for r in rows) / len(rows) for k in ("fast", "transfer"))
+        quality.append([Path(model).stem, *cells, f"{fast:.2f} / {slow:.1f} s"])
+    photos = [f"{r['photo']} ({'held out' if r['held_out'] else 'seen'})" for r in rows]
+    write_table("fast-quality", ["fast ÷ `transfer`", *photos, "seconds, fast / `transfer`"], quality)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ for that process (os.wait4), its seconds the wall clock of the whole run, model 
 3. `--runs estimate`: the memory estimate against measured peaks, whole and tiled, small to large, in fp32 and
    bf16 (each a fresh process, the model loaded and a small run done before measuring): the table in
    docs/performance.md (Memory). The estimate must be the larger in every row (tests/test_memory.py checks one row).
+
+Writes the tables estimate, large-2048, large-2048-tiles, large-4096 and large-8192 in docs/performance.md.
 """
 
 import argparse
@@ -30,6 +32,7 @@ import time
 from pathlib import Path
 
 import torch
+from report import write_table
 
 from stylekit import PRESETS, sample, transfer
 from stylekit.images import load_image
@@ -71,17 +74,19 @@ def measured(name, settings, folder):
     return usage.ru_maxrss / 2**20, wall, json.loads(output.strip().splitlines()[-1])["seconds"]
 
 
-def estimate_rows(out):
+def estimate_table():
     """The estimate against measured peaks (MiB added to the process by the run), each in a fresh process."""
-    rows = ["| size | tiles | precision | measured MiB | estimated MiB | measured ÷ estimated |", "| --- " * 6 + "|"]
+    rows = []
     for precision in ("fp32", "bf16"):
         for size, tile in ESTIMATED:
             run = dict(size=size, steps=2, scales=1, tile=tile or 0, precision=precision)
             measured, estimated = measure_in_fresh_process(**run)
-            rows.append(f"| {size} | {tile or 'whole'} | {precision} | {measured / 2**20:.0f} | "
-                        f"{estimated / 2**20:.0f} | {measured / estimated:.2f} |")  # fmt: skip
+            rows.append([size, tile or "whole", precision, f"{measured / 2**20:.0f}", f"{estimated / 2**20:.0f}",
+                         f"{measured / estimated:.2f}"])  # fmt: skip
             print(rows[-1], flush=True)
-    (out / "estimate.md").write_text("\n".join(rows) + "\n")
+    write_table(
+        "estimate", ["size", "tiles", "precision", "measured MiB", "estimated MiB", "measured ÷ estimated"], rows
+    )
 
 
 def seam_figure(image, cuts_x, cuts_y):
@@ -117,22 +122,23 @@ def cuts(size, tile):
     return sorted({t.core[0] for t in tiles} - {0}), sorted({t.core[2] for t in tiles} - {0})
 
 
-def compare_2048(folder, rows):
+def compare_2048(folder):
     """Judged errors, difference and seam figures of the tiled results against the whole one."""
     whole = load_image(folder / "2048-whole.png")
     ours = judge(whole, sample(CONTENT), sample(STYLE))
-    rows.append(f"2048-whole judged content / style {ours['content']:.4f} / {ours['style']:.4f}")
+    rows = [["2048-whole", f"{ours['content']:.4f} / {ours['style']:.4f}", "", "", "", ""]]
     for name, settings in RUNS["2048"][1:]:
         tiled = load_image(folder / f"{name}.png")
         theirs = judge(tiled, sample(CONTENT), sample(STYLE))
         x, y = cuts(2048, settings["tile"])
         seams = seam_figure(tiled, x, y), seam_figure(whole, x, y)
-        rows.append(
-            f"{name} judged content / style {theirs['content']:.4f} / {theirs['style']:.4f} (÷ whole "
-            f"{theirs['content'] / ours['content']:.3f} / {theirs['style'] / ours['style']:.3f}); mean |tiled - whole| "
-            f"{float((tiled - whole).abs().mean()):.4f}; seam figure at its cuts x={x} y={y}: {seams[0]:.4f}, "
-            f"the whole result's at the same lines {seams[1]:.4f} (ratio {seams[0] / seams[1]:.4f})"
-        )
+        rows.append([name, f"{theirs['content']:.4f} / {theirs['style']:.4f}",
+                     f"{theirs['content'] / ours['content']:.3f} / {theirs['style'] / ours['style']:.3f}",
+                     f"{float((tiled - whole).abs().mean()):.4f}", f"x {x}, y {y}",
+                     f"{seams[0]:.3f}, whole {seams[1]:.3f}: **{seams[0] / seams[1]:.3f}×**"])  # fmt: skip
+        print(rows[-1], flush=True)
+    header = ["2048 px", "judged content / style", "÷ whole", "mean |tiled − whole|", "cuts", "seam figure"]
+    write_table("large-2048-tiles", header, rows)
 
 
 def main():
@@ -145,26 +151,25 @@ def main():
     if args.one:
         return one(args.one[0], json.loads(args.one[1]), args.out)
     if "estimate" in args.runs:
-        estimate_rows(args.out)
-    rows = []
+        estimate_table()
     for key in (k for k in args.runs if k in RUNS):
+        rows = []
         for name, settings in RUNS[key]:
             peak, wall, seconds = measured(name, settings, args.out)
             steps = settings.get("steps", PRESETS["default"].steps)
-            finest = (seconds[-1] - seconds[-steps[-1]]) / (steps[-1] - 1) if steps[-1] > 1 else None
-            rows.append(
-                f"{name}: peak {peak:.2f} GiB, {wall:.0f} s wall ({seconds[-1]:.0f} s optimising, {len(seconds)} "
-                f"steps {steps}" + (f", {finest:.1f} s per step at the finest scale)" if finest else ")")
+            finest = (
+                (seconds[-1] - seconds[-steps[-1]]) / (steps[-1] - 1) if steps[-1] > 1 else seconds[-1] - seconds[-2]
             )
+            halfway = ""
             if settings.get("tile", "auto"):
                 x, _ = cuts(settings["size"], settings.get("tile") or 1024)  # auto picks 1024 px tiles here
-                figure = halfway_figure(load_image(args.out / f"{name}.png"), x)
-                rows[-1] += f"; cuts ÷ the lines halfway between them {figure:.3f}"
+                halfway = f"{halfway_figure(load_image(args.out / f'{name}.png'), x):.3f}"
+            rows.append([name, f"**{peak:.2f}**", f"{wall:.0f}", f"{seconds[-1]:.0f}", steps, f"{finest:.1f}", halfway])
             print(rows[-1], flush=True)
+        header = ["run", "peak GiB", "wall s", "optimising s", "steps", "s per finest step", "cuts ÷ halfway lines"]
+        write_table(f"large-{key}", header, rows)
         if key == "2048":
-            compare_2048(args.out, rows)
-            print("\n".join(rows[-len(RUNS[key]) :]), flush=True)
-    (args.out / "large.txt").write_text("\n".join(rows) + "\n")
+            compare_2048(args.out)
 
 
 if __name__ == "__main__":

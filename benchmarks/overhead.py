@@ -5,13 +5,15 @@
     python benchmarks/overhead.py --compile                # both passes through torch.compile
 
 The bare pass runs VGG to the deepest layer the `default` preset uses and back to the input; stylekit's
-evaluation adds the Gram matrices, the losses and their gradients. The ratio is the overhead.
+evaluation adds the Gram matrices, the losses and their gradients. The ratio is the overhead. Writes the table
+overhead-PRECISION (-compiled) in docs/performance.md.
 """
 
 import argparse
 import time
 
 import torch
+from report import write_table
 
 from stylekit import PRESETS, Objective, load_image, sample
 from stylekit.device import pick_device, pick_dtype
@@ -50,6 +52,7 @@ def main():
         model = torch.compile(model)
     print(f"device {device}, {dtype}, VGG19 to {deepest}, best of {args.repeats}" + ", compiled" * args.compile)
     print(f"{'size':>10} {'bare pass s':>12} {'stylekit s':>11} {'ratio':>6}")
+    rows = []
     for size in args.sizes:
         content = load_image(sample("astronaut"), size).to(device)
         style = load_image(sample("brushstrokes"), size).to(device)
@@ -66,6 +69,10 @@ def main():
 
         b, e = fastest([bare, evaluation], device, args.repeats)
         print(f"{size:>4}×{size:<5} {b:12.3f} {e:11.3f} {e / b:6.2f}")
+        rows.append([f"{size}×{size}", f"{b:.3f}", f"{e:.3f}", f"**{e / b:.2f}×**"])
+    precision = "bf16" if dtype == torch.bfloat16 else "fp32"
+    header = [f"{precision}, best of {args.repeats}", "bare pass s", "stylekit s", "stylekit ÷ bare"]
+    write_table(f"overhead-{precision}" + "-compiled" * args.compile, header, rows)
 
 
 if __name__ == "__main__":

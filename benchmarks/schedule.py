@@ -8,8 +8,9 @@ Each candidate is the `default` preset with some settings changed (`name=key=val
 brackets); the first candidate is the baseline the others are compared with. Every `--every` steps the image is
 kept and judged afterwards by `stylekit.judge` (relative errors, lower is better), so each run gives a curve.
 A pass equivalent is one VGG evaluation at the final size; at half the side it counts ¼. Prints one row per
-final result with the worst ratio to the baseline, writes every curve point to OUT/schedule.csv and the curves
-to OUT/schedule-SIZE.png. Runs share one process and one loaded model, after a warm-up.
+final result with its ratios to the baseline's and writes every curve point to OUT/schedule.csv; the final rows
+go to the table named by --table in docs/performance.md and the curves beside it (docs/TABLE-SIZE.png; without
+a table, OUT/schedule-SIZE.png). Runs share one process and one loaded model, after a warm-up.
 """
 
 import argparse
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 from quality import parse_variant  # benchmarks/quality.py, beside this file
+from report import PERFORMANCE, write_table
 
 from stylekit import sample, transfer
 from stylekit.course import draw_quality
@@ -35,14 +37,16 @@ def main():
     parser.add_argument("--candidates", nargs="+", default=CANDIDATES)
     parser.add_argument("--every", type=int, default=5)
     parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--table", default="schedule", help="the docs/performance.md table to write ('': none)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     candidates = {name: parse_variant(changes) for name, _, changes in (c.partition("=") for c in args.candidates)}
     transfer(sample("astronaut"), sample("brushstrokes"), size=64, steps=2, progress=False)  # warm-up
-    curves = {}
-    header = f"{'pair':24} {'size':>4} {'candidate':10} {'steps':>5} {'passes':>7} {'seconds':>8} "
-    print(header + " ".join(f"{a:>12}" for a in AXES) + "   / baseline's: seconds " + " ".join(AXES), flush=True)
+    curves, rows = {}, []
+    header = ["pair", "size", "candidate", "steps", "passes", "seconds", *AXES]
+    header += [f"÷ baseline's {a}" for a in ("seconds", *AXES)]
+    print(" ".join(f"{h:>10}" for h in header), flush=True)
     for pair in args.pairs:
         content, style = map(sample, pair.split(":"))
         for size in args.sizes:
@@ -50,19 +54,21 @@ def main():
                 result, points = quality_curve(content, style, args.every, size=size, progress=False, **changes)
                 curves[pair, size, name] = points
                 final, baseline = points[-1], curves[pair, size, next(iter(candidates))][-1]
-                row = (
-                    f"{pair:24} {size:>4} {name:10} {result.steps_done:5d} {result.passes:7.1f} {result.seconds:8.1f} "
-                )
-                ratios = " ".join(f"{final[a] / baseline[a]:8.2f}" for a in ("seconds", *AXES))
-                print(row + " ".join(f"{final[a]:12.4f}" for a in AXES) + f"  {ratios}", flush=True)
+                rows.append([pair, size, name, result.steps_done, f"{result.passes:.1f}", f"{result.seconds:.1f}",
+                             *(f"{final[a]:.4f}" for a in AXES),
+                             *(f"{final[a] / baseline[a]:.2f}" for a in ("seconds", *AXES))])  # fmt: skip
+                print(" ".join(f"{cell:>10}" for cell in rows[-1]), flush=True)
     with open(out / "schedule.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["pair", "size", "candidate", "step", "passes", "seconds", *AXES])
         for (pair, size, name), points in curves.items():
             writer.writerows([pair, size, name, *(p[k] for k in ("step", "passes", "seconds", *AXES))] for p in points)
+    figures = PERFORMANCE.parent / args.table if args.table else out / "schedule"
     for size in args.sizes:
-        plot(curves, args.pairs, size, list(candidates)).savefig(out / f"schedule-{size}.png")
-    print(f"wrote {out / 'schedule.csv'} and the curves, {out / 'schedule-SIZE.png'}")
+        plot(curves, args.pairs, size, list(candidates)).savefig(f"{figures}-{size}.png")
+    if args.table:
+        write_table(args.table, header, rows)
+    print(f"wrote {out / 'schedule.csv'} and the curves, {figures}-SIZE.png")
 
 
 def plot(curves, pairs, size, candidates):

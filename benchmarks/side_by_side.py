@@ -8,7 +8,8 @@
 
 Each tool runs as its own process (wall time and peak memory from os.wait4, model loading included);
 both PNGs are scored by `stylekit.judge` (original VGG19, layers fixed in advance, relative errors, lower
-is better), including layers neither tool optimises.
+is better), including layers neither tool optimises. Writes the table `pastiche` (with --precisions,
+`precision`; with --skip-pastiche, none) in docs/performance.md.
 """
 
 import argparse
@@ -17,6 +18,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from report import write_table
 
 from stylekit import load_image, sample
 from stylekit.judge import GATYS, UNUSED, judge
@@ -92,14 +95,19 @@ def main():
     print(f"\n{'':14} {'wall s':>8} {'peak MiB':>9} " + " ".join(f"{k:>12}" for k in keys))
     for name, (seconds, mib, scores) in rows.items():
         print(f"{name:14} {seconds:8.1f} {mib:9.0f} " + " ".join(f"{scores[k]:12.4f}" for k in keys))
+    axes = ("content", "style", "style_unused")
+    header = ["run", "wall s", "peak MiB", *axes]
+    table = [[name, f"{seconds:.1f}", f"{mib:.0f}", *(f"{scores[k]:.4f}" for k in axes)]
+             for name, (seconds, mib, scores) in rows.items()]  # fmt: skip
     if "pastiche" in rows:
-        pastiche = rows.pop("pastiche")
-        for name, (seconds, _, scores) in rows.items():
-            worse = [k for k in ("content", "style", "style_unused") if scores[k] > pastiche[2][k]]
-            print(
-                f"pastiche / {name}: {pastiche[0] / seconds:.1f}× the time; "
-                f"judged worse on: {', '.join(worse) or 'none'}"
-            )
+        header += ["pastiche's time ÷ this", "judged worse than pastiche on"]
+        pastiche_seconds, _, theirs = rows["pastiche"]
+        for row, (seconds, _, scores) in zip(table, rows.values()):
+            worse = ", ".join(k for k in axes if scores[k] > theirs[k]) or "none"
+            row += ["", ""] if row[0] == "pastiche" else [f"**{pastiche_seconds / seconds:.1f}×**", worse]
+            print(f"pastiche / {row[0]}: {row[-2]} the time; judged worse on: {row[-1]}")
+    if "pastiche" in rows or args.precisions:
+        write_table("pastiche" if "pastiche" in rows else "precision", header, table)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,10 @@ TIME = (
     "*Runs in about {cpu} on a 2-core CPU, {gpu} on a GPU. Open it in Colab (the badge; its first cell installs "
     "stylekit) or in JupyterLab from a clone: [how](https://github.com/stylekit/stylekit/blob/main/notebooks/README.md).*"
 )
+SOLUTIONS_TIME = (
+    "*Runs notebook {number} first, then each worked solution with its check; in Colab its first cell installs "
+    "stylekit.*"
+)
 CELL = """\
 # Setup: in Colab, install stylekit with the sample images; anywhere else this cell does nothing.
 import os
@@ -59,10 +63,13 @@ def updated(notebook):
     title = data["cells"][0]
     if title["cell_type"] != "markdown" or not isinstance(title["source"], list):
         raise SystemExit(f"{notebook.name}: its first cell is not a markdown title as nbformat writes it")
-    kept = [line.rstrip("\n") for line in title["source"] if not line.startswith(TIME.split("{")[0])]
+    kept = [line.rstrip("\n") for line in title["source"] if not line.startswith("*Runs ")]
     while kept and not kept[-1]:
         kept.pop()
-    time = TIME.format(cpu=cpu_time, gpu=gpu_time or "not measured yet")
+    if notebook.parent.name == "solutions":
+        time = SOLUTIONS_TIME.format(number=int(notebook.name[:2]))
+    else:
+        time = TIME.format(cpu=cpu_time, gpu=gpu_time or "not measured yet")
     title["source"] = [line + "\n" for line in kept] + ["\n", time]
     cell = next(c for c in data["cells"] if c["cell_type"] == "code")
     if not "".join(cell["source"]).startswith("# Setup"):
@@ -79,7 +86,7 @@ def updated(notebook):
 
 def main(check=False):
     differ = []
-    for notebook in sorted(FOLDER.glob("[0-9][0-9]_*.ipynb")):
+    for notebook in sorted([*FOLDER.glob("[0-9][0-9]_*.ipynb"), *FOLDER.glob("solutions/[0-9][0-9]_*.ipynb")]):
         text = updated(notebook)
         if json.loads(text) != json.loads(notebook.read_text(encoding="utf-8")):
             differ.append(notebook.name)

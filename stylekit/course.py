@@ -1,6 +1,8 @@
-"""Small helpers shared by the course notebooks and the playground: the fast/full size switch and the plots."""
+"""Small helpers shared by the course notebooks and the playground: the fast/full size switch, the plots and the
+exercises' self-checks."""
 
 import os
+from pathlib import Path
 
 from .errors import need
 from .images import to_pil
@@ -9,11 +11,25 @@ plt = need("matplotlib.pyplot", "the course")
 Figure = need("matplotlib.figure", "the course").Figure
 
 FAST = os.environ.get("STYLEKIT_FAST", "") not in ("", "0")  # set by the test suite, so nbval runs quickly
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"  # in a clone (Colab's too): the course itself
 
 
 def pick(full, fast):
     """``full`` for people, ``fast`` under STYLEKIT_FAST=1 (CI)."""
     return fast if FAST else full
+
+
+def check(answer, right, hint):
+    """An exercise's self-check. While the scaffold still holds ``...`` it says so; otherwise it prints "Right."
+    when ``right(answer)`` holds and raises with ``hint`` when not, so that a worked solution (notebooks/solutions/,
+    run by the test suite) that stops passing its own check fails."""
+    if answer is ...:
+        print("Not done yet: fill in the cell above where it says `...`, run it, then run this cell again.")
+        return False
+    if not right(answer):
+        raise AssertionError(f"Not yet: {hint}")
+    print("Right.")
+    return True
 
 
 def show_images(images, titles=None, columns=None, size=3.0, suptitle=None):

@@ -87,7 +87,10 @@ class GramLoss:
         return sum(b * gram(f) for f, b in zip(features, blend))
 
     def __call__(self, features, target, mask=None):
-        # A batch (a fast model's training) averages its images' losses: each image should carry the style.
+        # A batch (a fast model's training) averages its images' losses: each image should carry the style. One
+        # image goes whole: taking it out of its batch would copy its gradient back in, changing its layout.
+        if len(features) == 1:
+            return style_layer_loss(features, target, mask)
         return sum(style_layer_loss(f[None], target, mask) for f in features) / len(features)
 
     def zero(self, target):

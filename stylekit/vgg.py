@@ -139,9 +139,9 @@ class VGG(nn.Module):
 class ThesisInput(nn.Module):
     """Feeds a VGG what the thesis's ``Normalize(mean=0.5, std=0.5)`` made its torchvision VGG see.
 
-    That network expects ``(x - IMAGENET mean) / IMAGENET std``; given ``2x - 1`` instead, it sees
-    the image ``mean + std * (2x - 1)``: about half the contrast and darker. Handing that image to
-    any VGG's own preprocessing reproduces the mistake whatever the weights.
+    That network expects ``(x - IMAGENET mean) / IMAGENET std``; given ``2x - 1`` it sees ``mean + std * (2x - 1)``:
+    less than half the contrast, squeezed towards ImageNet's mean colour (greyer, not darker). Handing that image
+    to any VGG's own preprocessing reproduces the mistake whatever the weights.
     """
 
     def __init__(self, vgg):

@@ -19,3 +19,14 @@ def test_the_readme_stays_short_and_its_links_resolve():
     assert len(readme.splitlines()) <= 150
     for link in re.findall(r"\]\(((?!https?:)[^)#]+)", readme):
         assert (ROOT / link).exists(), link
+
+
+def test_every_table_a_benchmark_names_has_one_closed_place_in_the_performance_page():
+    page = (ROOT / "docs" / "performance.md").read_text()
+    markers = re.findall(r"<!-- (table: [\w-]+|/table) -->", page)
+    assert markers[0::2] == [m for m in markers if m != "/table"] and set(markers[1::2]) == {"/table"}, markers
+    places = [m.removeprefix("table: ") for m in markers[0::2]]
+    assert len(places) == len(set(places))
+    scripts = "\n".join(p.read_text() for p in (ROOT / "benchmarks").glob("*.py"))
+    named = set(re.findall(r'write_table\(\s*"([\w-]+)"', scripts))
+    assert named and named <= set(places), named - set(places)

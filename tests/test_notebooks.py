@@ -1,6 +1,8 @@
 """The course notebooks' shared setup cell (notebooks/setup_cell.py); nbval runs the notebooks themselves."""
 
+import json
 import os
+import re
 import runpy
 import sys
 import types
@@ -9,7 +11,10 @@ from pathlib import Path
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
-SETUP = runpy.run_path(str(Path(__file__).resolve().parent.parent / "notebooks" / "setup_cell.py"))
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+SETUP = runpy.run_path(str(NOTEBOOKS / "setup_cell.py"))
+# Notebooks whose exercises have no scaffold, self-check and worked solution yet: each leaves this set as it gets them.
+EXERCISES_TO_DO = {"01", "02", "03", "05", "06", "07", "08", "09", "10", "11", "12"}
 
 
 def test_every_notebook_starts_with_the_shared_setup_cell():
@@ -48,3 +53,36 @@ def test_in_colab_it_installs_once_and_survives_a_restart(extras, monkeypatch):
     assert path[0] == os.path.abspath("stylekit")
     calls, path = run_cell(source, cloned=True, monkeypatch=monkeypatch)  # after "Restart runtime"
     assert calls == [] and path[0] == os.path.abspath("stylekit")
+
+
+def sources(notebook, kind):
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return ["".join(c["source"]) for c in cells if c["cell_type"] == kind]
+
+
+@pytest.mark.parametrize(
+    "notebook", [n for n in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) if n.name[:2] not in EXERCISES_TO_DO]
+)
+def test_every_exercise_has_a_scaffold_a_self_check_and_a_solution_that_runs_the_notebook_first(notebook):
+    numbers = [m.group(1) for text in sources(notebook, "markdown") if (m := re.match(r"\*\*(\d+) ★{1,3} ", text))]
+    assert numbers, f"{notebook.name}: no exercise marked **N ★ (★★, ★★★)"
+    code = sources(notebook, "code")
+    scaffolds = [i for i, text in enumerate(code) if "= ...  # YOUR CODE" in text]
+    solution = NOTEBOOKS / "solutions" / notebook.name
+    solved = "\n".join(sources(solution, "code"))
+    assert f'%run {{stylekit.course.NOTEBOOKS / "{notebook.name}"}}' in solved
+    for n in numbers:
+        checked = [i for i, text in enumerate(code) if re.search(rf"^check_{n}\(", text, re.M)]
+        assert checked and any(i < checked[0] for i in scaffolds), f"exercise {n}: a scaffold, then its check"
+        assert re.search(rf"^check_{n}\(", solved, re.M), f"exercise {n} has no checked solution in {solution.name}"
+
+
+def test_an_exercise_check_waits_for_an_answer_then_says_right_or_what_is_off(capsys):
+    from stylekit.course import check
+
+    assert check(..., lambda answer: answer == 4, "two and two") is False
+    assert "Not done yet" in capsys.readouterr().out
+    assert check(4, lambda answer: answer == 4, "two and two") is True
+    assert capsys.readouterr().out.strip() == "Right."
+    with pytest.raises(AssertionError, match="Not yet: two and two"):
+        check(5, lambda answer: answer == 4, "two and two")

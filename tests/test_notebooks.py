@@ -13,8 +13,9 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SETUP = runpy.run_path(str(NOTEBOOKS / "setup_cell.py"))
-# Notebooks whose exercises have no scaffold, self-check and worked solution yet: each leaves this set as it gets them.
-EXERCISES_TO_DO = {"01", "02", "03", "05", "06", "07", "08", "09", "10", "11", "12"}
+# Notebooks whose exercises have no scaffold, self-check and worked solution yet: 06 and 07, which the thesis lab
+# (issue 26) is to merge. The playground (08) has guided things to try instead.
+EXERCISES_TO_DO = {"06", "07", "08"}
 
 
 def test_every_notebook_starts_with_the_shared_setup_cell():
@@ -75,6 +76,12 @@ def test_every_exercise_has_a_scaffold_a_self_check_and_a_solution_that_runs_the
         checked = [i for i, text in enumerate(code) if re.search(rf"^check_{n}\(", text, re.M)]
         assert checked and any(i < checked[0] for i in scaffolds), f"exercise {n}: a scaffold, then its check"
         assert re.search(rf"^check_{n}\(", solved, re.M), f"exercise {n} has no checked solution in {solution.name}"
+
+
+def test_the_playground_notebook_has_things_to_try_each_asking_for_a_prediction():
+    (tries,) = [t for t in sources(NOTEBOOKS / "08_playground.ipynb", "markdown") if t.startswith("## Things to try")]
+    items = re.findall(r"^\d+\. \*\*(.+?)\*\*(.+?)(?=^\d+\. |\Z)", tries, re.M | re.S)
+    assert len(items) >= 5 and all("?" in text and "notebook" in text.lower() for _, text in items), items
 
 
 def test_an_exercise_check_waits_for_an_answer_then_says_right_or_what_is_off(capsys):

@@ -75,7 +75,7 @@ class TransferTab:
         log = dict(continuous_update=False, readout_format=".3g")
         self.content_weight = w.FloatLogSlider(base=10, min=-3, max=4, description="content α", **log)
         self.style_weight = w.FloatLogSlider(base=10, min=-3, max=9, description="style β", **log)
-        self.tv_weight = w.FloatLogSlider(base=10, min=-6, max=2, description="TV γ", **log)
+        self.tv_weight = w.FloatLogSlider(base=10, min=-1, max=3, description="TV γ", **log)
         self.use_tv = w.Checkbox(description="use TV")
         self.lr = w.FloatLogSlider(base=10, min=-4, max=1, description="lr", **log)
         self.steps = w.IntSlider(min=1, max=1000, description="steps", continuous_update=False)
@@ -101,7 +101,8 @@ class TransferTab:
     def apply_preset(self):
         p = PRESETS[self.preset.value]
         self.content_weight.value, self.style_weight.value, self.lr.value = p.content_weight, p.style_weight, p.lr
-        self.use_tv.value, self.tv_weight.value = bool(p.tv_weight), p.tv_weight or 1e-3
+        # TV is a mean squared neighbour difference, small beside relative losses: weights below ~1 do nothing.
+        self.use_tv.value, self.tv_weight.value = bool(p.tv_weight), p.tv_weight or 10.0
         self.steps.value, self.optimizer.value = p.total_steps, p.optimizer
         self.init.value, self.pooling.value = p.init, p.pooling
         self.colours.value, self.style_scale.value, self.style_loss.value = p.colours, p.style_scale, p.style_loss

@@ -1,7 +1,9 @@
 """The setup cell at the top of every course notebook, written once here.
 
-    python notebooks/setup_cell.py           # writes it (and the Colab metadata) into every notebook
-    python notebooks/setup_cell.py --check   # exits 1 naming the notebooks that differ (the test suite runs it)
+    python notebooks/setup_cell.py           # writes it (the Colab metadata, the times) into every notebook
+    python notebooks/setup_cell.py --check   # exits 1 naming the files that differ (the test suite runs it)
+
+The times go under each notebook's title and into the table of notebooks/README.md.
 
 In Colab the cell clones the repository (the sample images come with it) into /content/stylekit and installs it
 with the extras the notebook needs; after Runtime → Restart session the clone and the packages are still there,
@@ -19,18 +21,17 @@ FOLDER = Path(__file__).resolve().parent
 # how long it runs at full size (kernel start included), measured on a 2-core CPU (an AMD EPYC with AVX-512-bf16,
 # precision="auto" so bf16, offline: nbclient, one notebook at a time, Dec 2026) and on a GPU (None: not yet).
 NEEDS = {
-    "01": ("course", False, "8 s", None),
-    "02": ("course", True, "45 s", None),
-    "03": ("course", True, "1 min", None),
-    "04": ("course", False, "2 min", None),
-    "05": ("course", True, "2 min", None),
-    "06": ("course", False, "17 s (VGG16 skipped offline)", None),
-    "07": ("course", True, "2 min 40 s (VGG16 skipped offline)", None),
-    "08": ("course", False, "7 s", None),
-    "09": ("course", True, "1 min 10 s", None),
-    "10": ("course,train", True, "2 min 50 s", None),
-    "11": ("course,video", True, "2 min 45 s", None),
-    "12": ("course", True, "2 min 55 s", None),
+    "01": ("course", False, "12 s", None),
+    "02": ("course", True, "2 min 40 s", None),
+    "03": ("course", True, "2 min 10 s", None),
+    "04": ("course", False, "3 min 20 s", None),
+    "05": ("course", True, "2 min 45 s", None),
+    "06": ("course", True, "3 min 30 s (VGG16 and torchvision's VGG19 skipped offline)", None),
+    "07": ("course", False, "7 s", None),
+    "08": ("course", True, "1 min 35 s", None),
+    "09": ("course,train", True, "4 min", None),
+    "10": ("course,video", True, "3 min 45 s", None),
+    "11": ("course", True, "4 min", None),
 }
 TIME = (
     "*Runs in about {cpu} on a 2-core CPU, {gpu} on a GPU. Open it in Colab (the badge; its first cell installs "
@@ -84,8 +85,25 @@ def updated(notebook):
     return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"  # as nbformat writes
 
 
+def readme_updated(text):
+    """notebooks/README.md with its table's time column as ``NEEDS`` says."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("| `") and line[3:5] in NEEDS:
+            cells = line.split(" | ")
+            _, _, cpu, gpu = NEEDS[line[3:5]]
+            lines[i] = " | ".join([*cells[:2], f"{cpu} / {gpu or 'not measured yet'} |"])
+    return "\n".join(lines)
+
+
 def main(check=False):
     differ = []
+    readme = FOLDER / "README.md"
+    text = readme_updated(readme.read_text(encoding="utf-8"))
+    if text != readme.read_text(encoding="utf-8"):
+        differ.append(readme.name)
+        if not check:
+            readme.write_text(text, encoding="utf-8")
     for notebook in sorted([*FOLDER.glob("[0-9][0-9]_*.ipynb"), *FOLDER.glob("solutions/[0-9][0-9]_*.ipynb")]):
         text = updated(notebook)
         if json.loads(text) != json.loads(notebook.read_text(encoding="utf-8")):

@@ -1,4 +1,4 @@
-"""Two other ways to compare style than Gram matrices (notebook 9), as kinds of ``losses.Objective``'s style term.
+"""Two other ways to compare style than Gram matrices (notebook 8), as kinds of ``losses.Objective``'s style term.
 
 A kind has ``target(features, blend)`` (the style's statistics, several styles blended), ``__call__(features,
 target, mask)`` (the layer's loss) and ``zero(target)`` (the loss of an all-zero response, for relative losses).

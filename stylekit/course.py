@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .errors import need
 from .images import to_pil
+from .samples import DATA
 
 plt = need("matplotlib.pyplot", "the course")
 Figure = need("matplotlib.figure", "the course").Figure
@@ -30,6 +31,15 @@ def check(answer, right, hint):
         raise AssertionError(f"Not yet: {hint}")
     print("Right.")
     return True
+
+
+def show_expected(name):
+    """Shows ``data/expected/<name>.jpg``: what the long cell below gives at full size, saved from the project's
+    own run (data/README.md), so that a student waiting for it can tell whether theirs worked."""
+    from IPython.display import Image, display
+
+    print("At full size it should look like this (the project's own run; yours will differ in detail):")
+    display(Image(filename=str(DATA / "expected" / f"{name}.jpg")))
 
 
 def show_images(images, titles=None, columns=None, size=3.0, suptitle=None):
@@ -65,6 +75,21 @@ def loss_figure(histories, labels, terms=("content", "style"), x="step", log=Tru
             ax.set_yscale("log")
         if any(labels):
             ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def judged_figure(scores, panel=(5, 2.4), dpi=None):
+    """One bar per judged layer (``judge``'s scores): its Gram error, the Gatys layers and the unused ones apart."""
+    from .judge import GATYS, UNUSED
+
+    fig = Figure(figsize=panel, dpi=dpi)
+    ax = fig.subplots()
+    for layers, colour, label in ((GATYS, "tab:blue", "Gatys layers"), (UNUSED, "tab:grey", "unused layers")):
+        ax.bar(layers, [scores[layer] for layer in layers], color=colour, label=label)
+    ax.set(title=f"judged Gram errors (content: {scores['content']:.3g})", ylabel="relative error")
+    ax.tick_params(axis="x", labelsize=7, labelrotation=45)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 

@@ -4,7 +4,7 @@ The objective itself is ``losses.Objective``; this file is the loop around it. R
 (notebook 4's loop), then ``_run`` (scale after scale, coarse to fine), then ``_build_stages`` and ``_Stage``
 (each scale's images and objective). ``losses`` is one step's loss terms, ``history`` every step's.
 
-A little over 250 lines: the loop, the scales and the stages are read together, so they stay in one file.
+A little under 300 lines: the loop, the scales and the stages are read together, so they stay in one file.
 """
 
 import math
@@ -107,7 +107,8 @@ def _run(stages, s, loop, start=None):
     try:
         for stage in stages:
             # Coarse to fine: each scale starts from the previous scale's result, upsampled.
-            start = images.resize_tensor(image, stage.reference) if image is not None else _initial_image(s, stage)
+            start = (images.resize_tensor(image.to(stage.reference.device), stage.reference) if image is not None
+                     else _initial_image(s, stage))  # fmt: skip
             image = start.detach().contiguous().requires_grad_(True)  # L-BFGS flattens its gradient: a view
             loop.bar.set_description(stage.label)
             if _optimise(stage, image, s, loop):
@@ -172,12 +173,26 @@ def optimise(image, objective, steps, on_step=None, optimizer="lbfgs", lr=1.0, l
     ``objective.backward(image)`` adds the loss's gradient to ``image.grad`` and returns the loss terms;
     ``on_step(losses)`` runs after every step, and a truthy return ends the loop early and is returned.
     """
+    optimizer = make_optimizer(image, optimizer, lr, lbfgs_history)
+    for _ in range(steps):
+        losses = take_step(optimizer, image, objective)
+        ended = on_step(losses) if on_step is not None else None
+        if ended:
+            return ended
+    return None
+
+
+def make_optimizer(image, optimizer="lbfgs", lr=1.0, lbfgs_history=10):
+    """The optimiser of ``image``'s pixels, ``"adam"`` or ``"lbfgs"``."""
     if optimizer == "adam":
-        optimizer = torch.optim.Adam([image], lr=lr)
-    else:
-        # One iteration per step (so one evaluation of the objective), so that progress, Stop and snapshots work
-        # step by step; the history persists across steps.
-        optimizer = torch.optim.LBFGS([image], lr=lr, max_iter=1, history_size=lbfgs_history)
+        return torch.optim.Adam([image], lr=lr)
+    # One iteration per step (so one evaluation of the objective), so that progress, Stop and snapshots work
+    # step by step; the history persists across steps.
+    return torch.optim.LBFGS([image], lr=lr, max_iter=1, history_size=lbfgs_history)
+
+
+def take_step(optimizer, image, objective):
+    """One step of ``optimizer`` on ``image`` against ``objective``: the step's loss terms."""
     losses = {}
 
     def closure():
@@ -185,12 +200,8 @@ def optimise(image, objective, steps, on_step=None, optimizer="lbfgs", lr=1.0, l
         losses.update(objective.backward(image))
         return losses["total"]
 
-    for _ in range(steps):
-        optimizer.step(closure)
-        ended = on_step(losses) if on_step is not None else None
-        if ended:
-            return ended
-    return None
+    optimizer.step(closure)
+    return losses
 
 
 def _optimise(stage, image, s, loop):

@@ -1,4 +1,4 @@
-"""End to end: the playground notebook (notebooks/08_playground.ipynb) served by Voilà and opened in JupyterLab,
+"""End to end: the playground notebook (notebooks/07_playground.ipynb) served by Voilà and opened in JupyterLab,
 driven by headless Chromium like a person."""
 
 import contextlib
@@ -17,7 +17,7 @@ from processes import started
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
-PLAYGROUND = ROOT / "notebooks" / "08_playground.ipynb"
+PLAYGROUND = ROOT / "notebooks" / "07_playground.ipynb"
 
 # Skipped on a machine without Chromium, but never in CI, which installs it (.ci/run): there it must run.
 pytestmark = pytest.mark.skipif(
@@ -175,7 +175,23 @@ def test_playground_in_voila_run_and_stop(voila):
         status.filter(has_text="Stopped at step").wait_for(timeout=60_000)
         text = status.inner_text()
         page.screenshot(path=str(ARTIFACTS / "playground-transfer.png"), full_page=True)
+        # Live mode: one Run, then the β slider steers that same run.
+        tab.locator(".stylekit-live input").first.check()
+        bars, note = page.locator(".stylekit-bars").first, page.locator(".stylekit-live-note").first
+        before = bars.get_attribute("src")
+        run.click()
+        wait_for_change(page, bars, before, 120_000)
+        shown, picture = bars.get_attribute("src"), preview.get_attribute("src")
+        set_slider(tab, "style β", 90)
+        note.filter(has_text="style_weight changed").wait_for(timeout=60_000)
+        wait_for_change(page, bars, shown, 60_000)
+        wait_for_change(page, preview, picture, 60_000)
+        live = status.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "playground-live.png"), full_page=True)
+        page.locator(".stylekit-stop").first.click()
+        status.filter(has_text="Stopped at step").wait_for(timeout=60_000)
     assert page.errors == [], page.errors
+    assert "Live: step" in live, live
     assert max(size) == 48 and min(size) > 0, size
     assert "/1000 " in running, running  # the status counts towards the steps asked for
     assert "the latest image is kept" in text

@@ -13,9 +13,8 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SETUP = runpy.run_path(str(NOTEBOOKS / "setup_cell.py"))
-# Notebooks whose exercises have no scaffold, self-check and worked solution yet: 06 and 07, which the thesis lab
-# (issue 26) is to merge. The playground (08) has guided things to try instead.
-EXERCISES_TO_DO = {"06", "07", "08"}
+# The playground (07) has guided things to try instead of exercises.
+WITHOUT_EXERCISES = {"07"}
 
 
 def test_every_notebook_starts_with_the_shared_setup_cell():
@@ -62,7 +61,7 @@ def sources(notebook, kind):
 
 
 @pytest.mark.parametrize(
-    "notebook", [n for n in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) if n.name[:2] not in EXERCISES_TO_DO]
+    "notebook", [n for n in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) if n.name[:2] not in WITHOUT_EXERCISES]
 )
 def test_every_exercise_has_a_scaffold_a_self_check_and_a_solution_that_runs_the_notebook_first(notebook):
     numbers = [m.group(1) for text in sources(notebook, "markdown") if (m := re.match(r"\*\*(\d+) ★{1,3} ", text))]
@@ -79,7 +78,7 @@ def test_every_exercise_has_a_scaffold_a_self_check_and_a_solution_that_runs_the
 
 
 def test_the_playground_notebook_has_things_to_try_each_asking_for_a_prediction():
-    (tries,) = [t for t in sources(NOTEBOOKS / "08_playground.ipynb", "markdown") if t.startswith("## Things to try")]
+    (tries,) = [t for t in sources(NOTEBOOKS / "07_playground.ipynb", "markdown") if t.startswith("## Things to try")]
     items = re.findall(r"^\d+\. \*\*(.+?)\*\*(.+?)(?=^\d+\. |\Z)", tries, re.M | re.S)
     assert len(items) >= 5 and all("?" in text and "notebook" in text.lower() for _, text in items), items
 
@@ -93,3 +92,17 @@ def test_an_exercise_check_waits_for_an_answer_then_says_right_or_what_is_off(ca
     assert capsys.readouterr().out.strip() == "Right."
     with pytest.raises(AssertionError, match="Not yet: two and two"):
         check(5, lambda answer: answer == 4, "two and two")
+
+
+def test_every_expected_result_a_notebook_shows_is_shipped_small_and_every_shipped_one_is_shown():
+    from stylekit.samples import DATA
+
+    shown = {
+        name
+        for notebook in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")
+        for text in sources(notebook, "code")
+        for name in re.findall(r'show_expected\("([^"]+)"\)', text)
+    }
+    shipped = {p.stem: p.stat().st_size for p in (DATA / "expected").glob("*.jpg")}
+    assert shown and shown == set(shipped), f"shown but not shipped, or shipped but not shown: {shown ^ set(shipped)}"
+    assert max(shipped.values()) < 200_000, shipped

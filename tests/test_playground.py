@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from types import SimpleNamespace
 
 import pytest
+import torch
 from PIL import Image
 
 from stylekit import PRESETS, read_settings, train_fast
@@ -247,3 +248,49 @@ def test_instant_mode_without_a_model_or_upload_says_why(instant, tmp_path):
     empty.model.options = []
     empty.update()
     assert "no fast model here" in empty.status.value
+
+
+def test_live_mode_follows_the_controls_without_a_new_run_and_names_a_bad_change(offline_torchvision):
+    pg = Playground().transfer  # background thread, as in the browser
+    pg.size.value = 48
+    pg.live_mode.value = True
+    assert (pg.optimizer.value, pg.lr.value) == ("lbfgs", 1.0)  # live mode's own optimiser
+    r = pg.runner
+
+    def wait_for(condition):
+        deadline = time.time() + 60
+        while not condition() and time.time() < deadline and r.busy:
+            time.sleep(0.05)
+        assert condition()
+
+    try:
+        r.run_button.click()
+        wait_for(lambda: pg.live is not None and pg.live.step >= 2)
+        assert "Live: step" in r.status.value and r.preview.value
+        pg.style_weight.value = 90.0
+        assert pg.live.settings.style_weight == 90.0 and pg.live.changes[-1][1] == {"style_weight": 90.0}
+        steps = pg.live.step
+        wait_for(lambda: pg.live.step >= steps + 2)  # the same run goes on
+        style = pg.live.inputs["style"]
+        pg.style.choice.value = UPLOAD
+        pg.style.upload.value = upload(b"not an image", "broken.png")
+        assert "broken.png: not an image" in pg.live_note.value and pg.live.inputs["style"] == style
+        wait_for(lambda: pg.live.step >= steps + 6 and pg.bars.value)  # and keeps going after the bad change
+    finally:
+        r.stop_button.click()
+        r.wait(60)
+    assert r.result.stopped == "stopped" and r.result.settings["style_weight"] == 90.0
+    assert r.thread is not None and not r.busy
+    pg.keep_button.click()  # pinned with the settings that made it
+    assert len(pg.kept) == 1 and "β 90" in pg.strip.children[0].children[1].value
+    live, steps, image = pg.live, pg.live.step, pg.live.image
+    assert r.run_button.description == "Resume"
+    pg.style.choice.value, pg.style_weight.value = "brushstrokes", 30.0  # changed while stopped
+    try:
+        r.run_button.click()  # the same run goes on from its image, with what changed
+        wait_for(lambda: live.step >= steps + 2)
+    finally:
+        r.stop_button.click()
+        r.wait(60)
+    assert pg.live is live and live.changes[-1] == (steps, {"style_weight": 30.0})
+    assert not torch.equal(live.image, image)

@@ -2,7 +2,7 @@
 setting, and reconstructions from single layers.
 
     from stylekit.playground import Playground
-    Playground().widget          # in JupyterLab, Colab, or served by Voilà (notebooks/08_playground.ipynb)
+    Playground().widget          # in JupyterLab, Colab, or served by Voilà (notebooks/07_playground.ipynb)
 
 Works with ipywidgets 7 (Colab) and 8. One module per tab; ``runner`` and ``widgets`` are what they share.
 """

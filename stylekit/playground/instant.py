@@ -35,7 +35,7 @@ class Instant:
 
     def _layout(self):
         note = w.HTML(
-            "<small>A network trained once per style paints any photo in one pass (notebook 10). "
+            "<small>A network trained once per style paints any photo in one pass (notebook 9). "
             "Train your own: <code>stylekit train STYLE.jpg -o mine.pt</code>, then reopen the playground.</small>"
         )
         pictures = w.HBox([labelled(self.photo_thumb, "photo"), labelled(self.style_thumb, "style")])

@@ -16,12 +16,15 @@ from .widgets import error_html
 w = need("ipywidgets", "the playground")
 
 
-def _loss_plot(history):
-    terms = [term for term in ("content", "style", "tv") if any(history.get(term, []))]
-    figure = loss_figure([history], [None], terms or ["content"], panel=(2.6, 2.4), dpi=80)
+def png(figure):
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def _loss_plot(history):
+    terms = [term for term in ("content", "style", "tv") if any(history.get(term, []))]
+    return png(loss_figure([history], [None], terms or ["content"], panel=(2.6, 2.4), dpi=80))
 
 
 class Runner:
@@ -53,7 +56,8 @@ class Runner:
         return self.thread is not None and self.thread.is_alive()
 
     def start(self, job, steps):
-        """``job(callback, stop)`` runs a transfer; returns False if a run is already going."""
+        """``job(callback, stop)`` runs a transfer of ``steps`` steps (0: a live run, until Stop); returns False if
+        a run is already going."""
         if self.busy:
             return False
         self._stop.clear()
@@ -79,13 +83,20 @@ class Runner:
     def _callback(self, step, losses, image):
         for k in self.history:
             self.history[k].append(losses[k])
-        self.progress.value = step
         elapsed = time.perf_counter() - self._started
-        eta = elapsed / step * (self.progress.max - step)
-        self.status.value = (
-            f"Running: step {step}/{self.progress.max} · {elapsed:.0f} s elapsed · "
-            f"about {eta:.0f} s left · total loss {losses['total']:.4g}"
-        )
+        if not self.progress.max:  # live: every step's image, the controls steering
+            self.status.value = (
+                f"Live: step {step} · {elapsed:.0f} s · total loss {losses['total']:.4g} · move any control; "
+                "Stop keeps the image"
+            )
+            self.preview.value, self.preview.layout.display = images.png_bytes(image), None
+        else:
+            self.progress.value = step
+            eta = elapsed / step * (self.progress.max - step)
+            self.status.value = (
+                f"Running: step {step}/{self.progress.max} · {elapsed:.0f} s elapsed · "
+                f"about {eta:.0f} s left · total loss {losses['total']:.4g}"
+            )
         if step % self.preview_every == 0 or step == 1:
             self._show(image, self.history)
 

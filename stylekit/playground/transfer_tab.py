@@ -6,12 +6,14 @@ import torch
 from PIL import ImageOps
 
 from .. import samples
+from ..course import judged_figure
 from ..errors import StylekitError, need
+from ..live import LIVE, LiveTransfer
 from ..settings import CHOICES, PRESETS, STYLE_LAYER_WEIGHT, Settings
 from ..transfer import transfer
 from ..vgg import LAYERS, gatys_style_layers
 from ..weights import available
-from .runner import Runner
+from .runner import Runner, png
 from .widgets import NONE, ImagePicker, error_html, labelled, thumbnail
 
 w = need("ipywidgets", "the playground")
@@ -37,6 +39,13 @@ class TransferTab:
             for control in (picker.choice, picker.upload):
                 control.observe(lambda _: self._show_thumbnails(), "value")
         self._show_thumbnails()
+        self.live, self._live_inputs = None, None
+        self.live_mode.observe(lambda change: self._live_mode(change["new"]), "value")
+        self.keep_button = w.Button(description="Keep", icon="thumb-tack", tooltip="pin this image and its settings")
+        self.keep_button.on_click(lambda _: self.keep())
+        self.kept, self.strip = [], w.HBox(layout=w.Layout(flex_flow="row wrap"))
+        for control in self._controls():
+            control.observe(lambda _: self.follow(), "value")
         self.widget = self._layout()
 
     def _make_image_pickers(self):
@@ -97,6 +106,32 @@ class TransferTab:
             description="content layer",
             style={"description_width": "initial"},
         )
+        self.live_mode = w.Checkbox(description="live: keep optimising, follow the controls", indent=False)
+        self.live_mode.add_class("stylekit-live")
+        self.live_note = w.HTML()  # the last change the live run took, or why it could not take one
+        self.live_note.add_class("stylekit-live-note")
+        self.bars = w.Image(format="png", layout=w.Layout(width="420px", display="none"))
+        self.bars.add_class("stylekit-bars")
+
+    def _controls(self):
+        """Every control a live run follows."""
+        pickers = [c for p in (self.content, self.style, self.style2, self.mask) for c in (p.choice, p.upload)]
+        layers = [control for pair in self.style_layers.values() for control in pair]
+        return [self.content_weight, self.style_weight, self.tv_weight, self.use_tv, self.lr, self.size,
+                self.optimizer, self.pooling, self.colours, self.style_scale, self.style_loss, self.layer_kind,
+                self.content_layer, self.model, self.share, *layers, *pickers]  # fmt: skip
+
+    def _live_mode(self, on):
+        if self.live is not None:
+            self.runner.stop()  # a live run ends with live mode
+        self.live = None  # the next run starts afresh
+        self.runner.run_button.description = "Run"
+        if on:
+            self._live_defaults()
+
+    def _live_defaults(self):
+        """Live mode's optimiser, whatever the preset's: L-BFGS, started afresh at every change (docs/live.md)."""
+        self.optimizer.value, self.lr.value = LIVE["optimizer"], LIVE["lr"]
 
     def apply_preset(self):
         p = PRESETS[self.preset.value]
@@ -117,6 +152,8 @@ class TransferTab:
                 p.style_layers.get(f"{kind}{b}", STYLE_LAYER_WEIGHT),
             )
         self.content_layer.value = next(iter(p.content_layers))
+        if self.live_mode.value:
+            self._live_defaults()
 
     def _steps(self):
         """The preset's steps per scale while the slider shows their total; else the slider's count."""
@@ -153,22 +190,30 @@ class TransferTab:
             content_layers={self.content_layer.value: 1.0},
         )
 
-    def run(self):
-        """Starts a transfer with the current settings (one at a time)."""
-        try:
-            if not self.model.value:
-                raise StylekitError("no model has weights available here")
-            content, style, style2, mask = self.content.get(), self.style.get(), self.style2.get(), self.mask.get()
-            settings = self.settings()
-        except StylekitError as e:
-            self.runner.status.value = error_html(str(e))
-            return False
+    def inputs(self):
+        """{content, style, mask, settings} from the controls; a StylekitError names what is missing."""
+        if not self.model.value:
+            raise StylekitError("no model has weights available here")
+        content, style, style2, mask = self.content.get(), self.style.get(), self.style2.get(), self.mask.get()
+        settings = self.settings()
         if style2 is not None:
             style = [style, style2]
             if mask is None:
                 settings["style_blend"] = [1 - self.share.value, self.share.value]
             else:
                 mask = [mask, ImageOps.invert(mask.convert("L"))]
+        return dict(content=content, style=style, mask=mask, **settings)
+
+    def run(self):
+        """Starts a transfer with the current settings (one at a time); in live mode, one that runs until Stop."""
+        try:
+            given = self.inputs()
+        except StylekitError as e:
+            self.runner.status.value = error_html(str(e))
+            return False
+        if self.live_mode.value:
+            return self.runner.start(lambda callback, stop: self._live(given, callback, stop), 0)
+        content, style, mask, settings = given.pop("content"), given.pop("style"), given.pop("mask"), given
         preset = self.preset.value
         return self.runner.start(
             lambda callback, stop: transfer(
@@ -185,12 +230,71 @@ class TransferTab:
             Settings(steps=settings["steps"]).total_steps,
         )
 
+    def _live(self, given, callback, stop, bars_every=5):
+        """A live run: LiveTransfer steps in its own thread until Stop while ``follow`` passes it the controls;
+        Run after Stop resumes it from its image. Every ``bars_every`` steps the per-layer bars are redrawn."""
+
+        def step(number, losses, image):
+            callback(number, losses, image)
+            if number % bars_every == 0:
+                self.bars.value, self.bars.layout.display = png(judged_figure(live.judged(), dpi=80)), None
+
+        if self.live is None:
+            given = {k: v for k, v in given.items() if k not in ("steps", "init")}  # a live run has no schedule
+            self._live_inputs = dict(given)
+            content, style, mask = given.pop("content"), given.pop("style"), given.pop("mask")
+            self.live = LiveTransfer(content, style, self.preset.value, mask=mask, callback=step, **given)
+        else:  # resumed: what the controls changed while it was stopped first
+            self.live.callback = step
+            self.follow(resuming=True)
+        live = self.live  # kept here: unticking live mode lets go of self.live
+        live.start()
+        while not stop.wait(0.05) and live.running:
+            pass
+        result = live.stop()
+        if self.live is live:
+            self.runner.run_button.description = "Resume"
+        if live.error:
+            self.live_note.value = error_html(f"{live.error} (the live run stopped; its latest image is kept)")
+        return result
+
+    def follow(self, resuming=False):
+        """In a live run, passes what the controls changed to it; a bad change is one line in the page, and the
+        run goes on as it was."""
+        if self.live is None or not (self.runner.busy or resuming):
+            return
+        try:
+            given = {k: v for k, v in self.inputs().items() if k not in ("steps", "init")}
+            changes = {k: v for k, v in given.items() if self._live_inputs.get(k) != v}
+            preset = PRESETS[self.preset.value]
+            changes |= {k: getattr(preset, k) for k in set(self._live_inputs) - set(given)}  # e.g. a blend, gone
+            if changes:
+                self.live.update(**changes)
+                said = f"Step {self.live.step}: {', '.join(changes)} changed; the run goes on."
+                self.live_note.value = f"<small>{said}</small>"
+            self._live_inputs = given
+        except StylekitError as e:
+            self.live_note.value = error_html(f"{e} (the live run goes on as it was)")
+
+    def keep(self):
+        """Pins the current image and the settings that made it to the strip of thumbnails below it."""
+        live = self.live is not None and (self.runner.busy or self.live.step)
+        result = self.live.result() if live else self.runner.result
+        if result is None:
+            self.runner.status.value = "Nothing to keep yet: press Run first."
+            return None
+        self.kept.append(result)
+        pinned = labelled(w.Image(value=thumbnail(result.image, 120)), caption(result))
+        self.strip.children = [*self.strip.children, pinned]
+        return result
+
     def save(self, path="stylekit-result.png"):
         """Writes the latest result (settings in its metadata) and offers it as a download link."""
-        if self.runner.result is None:
+        live = self.live is not None and self.runner.busy
+        if self.runner.result is None and not live:
             self.runner.status.value = "Nothing to save yet: press Run first."
             return None
-        saved = self.runner.result.save(path)
+        saved = (self.live.result() if live else self.runner.result).save(path)
         data = base64.b64encode(saved.read_bytes()).decode()
         self.download.value = (
             f'<a download="{saved.name}" href="data:image/png;base64,{data}">'
@@ -201,8 +305,8 @@ class TransferTab:
     def _layout(self):
         r = self.runner
         pictures = w.HBox([labelled(self.content_thumb, "content"), labelled(self.style_thumb, "style")])
-        essentials = [self.content.widget, self.style.widget, pictures, self.preset, self.size, self.steps,
-                      self.style_weight, self.colours]  # fmt: skip
+        essentials = [self.content.widget, self.style.widget, pictures, self.preset, self.live_mode, self.size,
+                      self.steps, self.style_weight, self.colours]  # fmt: skip
         layer_rows = [w.HBox([box, weight]) for box, weight in self.style_layers.values()]
         more = {
             "Second style and mask": [self.style2.widget, self.share, self.mask.widget],
@@ -229,8 +333,9 @@ class TransferTab:
         for i, title in enumerate(more):
             folded.set_title(i, title)
         controls = w.VBox([*essentials, folded], layout=w.Layout(width="440px"))
-        output = w.VBox([w.HBox([r.run_button, r.stop_button, self.save_button]), r.progress, r.status, r.preview,
-                         r.plot, self.download])  # fmt: skip
+        buttons = w.HBox([r.run_button, r.stop_button, self.save_button, self.keep_button])
+        output = w.VBox([buttons, r.progress, r.status, self.live_note, r.preview, w.HBox([r.plot, self.bars]),
+                         self.download, self.strip])  # fmt: skip
         return w.HBox([controls, output])
 
     def _show_thumbnails(self):
@@ -239,3 +344,11 @@ class TransferTab:
                 image.value = thumbnail(picker.get())
             except StylekitError:
                 image.value = b""  # an upload not made yet: the Run button names the problem
+
+
+def caption(result):
+    """A kept image's caption: the settings a student tunes, in a line."""
+    s = result.settings
+    blocks, content = " ".join(name[4:] for name in s["style_layers"]), ", ".join(s["content_layers"])
+    return (f"α {s['content_weight']:.3g} · β {s['style_weight']:.3g} · style {blocks} · content {content} · "
+            f"{s['colours']} · step {result.steps_done}")  # fmt: skip

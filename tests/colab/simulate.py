@@ -1,7 +1,7 @@
 """Every course notebook run as a student runs it in Colab, on this machine.
 
     python tests/colab/simulate.py                    # all notebooks, fast mode (CI runs this)
-    python tests/colab/simulate.py 08 11 --venv /tmp/colab-venv   # some of them; keep the environment for next time
+    python tests/colab/simulate.py 07 10 --venv /tmp/colab-venv   # some of them; keep the environment for next time
 
 A clean virtual environment holds only the packages of a Colab runtime (tests/colab/packages.txt says which and
 where the list comes from); a stand-in `google.colab` module, imported when Python starts as Colab's is, makes the

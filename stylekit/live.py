@@ -1,0 +1,153 @@
+"""A transfer that keeps running while its settings change: the engine of the playground's live mode.
+
+    live = LiveTransfer(photo, painting, size=256).start()   # steps in a background thread
+    live.update(style_weight=27)        # the objective changes; the image carries on from where it is
+    live.update(style="other.jpg")      # new targets, from the images already given
+    live.image, live.history            # the latest image, every step's losses
+    result = live.stop()                # a Result, as transfer returns
+
+A change is applied between two steps. A change of α, β or γ reweighs the objective; any other change rebuilds
+it (its targets, at the current image's size, or at a new size with the image resized). The optimiser starts
+afresh at every change: its state (Adam's gradient averages, L-BFGS's curvature pairs) describes the old
+objective. A change that fails (a setting out of range, an image too small) raises and leaves the run as it was.
+"""
+
+import threading
+import time
+
+from . import colour, images
+from .judge import judge, judge_targets
+from .result import Result
+from .settings import resolve
+from .transfer import TERMS, _build_stages, _initial_image, _listed, make_optimizer, take_step
+
+WEIGHTS = {"content_weight": "content", "style_weight": "style", "tv_weight": "tv"}  # reweighed in place
+IMAGES = ("content", "style", "mask")
+LIVE = {"optimizer": "lbfgs", "lr": 1.0, "size": 256}  # a live run's defaults, chosen by benchmarks/live.py
+ONE_SCALE = {"scales": 1, "steps": 1}  # a live run has no schedule: it steps until stopped
+
+
+class LiveTransfer:
+    """One optimisation at one scale whose settings and images may change while it runs."""
+
+    def __init__(self, content, style, preset="default", *, mask=None, start=None, callback=None, callback_every=1,
+                 **settings):  # fmt: skip
+        """``settings`` override the preset's and ``LIVE``'s; ``start`` (a tensor) replaces the starting image;
+        ``callback(step, losses, image)`` runs every ``callback_every`` steps (the playground's preview), in the
+        thread that steps."""
+        self.inputs = {"content": content, "style": style, "mask": mask}
+        self.settings = resolve(preset, {**LIVE, **settings, **ONE_SCALE})
+        self.callback, self.callback_every = callback, callback_every
+        self.history = {k: [] for k in (*TERMS, "seconds")}
+        self.changes = []  # (step, {what changed}) for every update
+        self.error = None  # why the background run ended, when it failed
+        self._lock, self._stopping, self._thread = threading.Lock(), threading.Event(), None
+        self._judging = (None, None)  # (what the judge's targets were made for, the targets)
+        self._stage = self._build(self.settings, self.inputs)
+        first = _initial_image(self.settings, self._stage) if start is None else self._carried(start)
+        self._pixels = first.detach().contiguous().requires_grad_(True)
+        self._optimizer = self._new_optimizer()
+        self._started = time.perf_counter()
+
+    @property
+    def step(self):
+        return len(self.history["total"])
+
+    @property
+    def image(self):
+        """The latest image, as the result would show it (on the CPU)."""
+        with self._lock:
+            return self._stage.present(self._pixels.detach()).cpu()
+
+    @property
+    def running(self):
+        return self._thread is not None and self._thread.is_alive()
+
+    def run(self, steps):
+        """``steps`` steps in the calling thread; returns the latest step's losses."""
+        for _ in range(steps):
+            losses = self._one_step()
+        return losses
+
+    def start(self):
+        """Keeps stepping in a background thread until ``stop``; returns itself."""
+        if not self.running:
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._work, daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self):
+        """Ends the background run after its current step; the result so far."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+        return self.result()
+
+    def update(self, **changes):
+        """Changes settings (``style_weight=27``, ``style_layers={...}``, ``colours="luminance"``, ``size=384``, …)
+        or images (``content=``, ``style=``, ``mask=``) while the run goes on."""
+        given = dict(changes)
+        inputs = {**self.inputs, **{k: changes.pop(k) for k in IMAGES if k in changes}}
+        with self._lock:
+            s = self.settings.replace(**changes, **ONE_SCALE)
+            if inputs == self.inputs and set(changes) <= set(WEIGHTS):
+                self._stage.objective.weights.update({WEIGHTS[k]: v for k, v in changes.items()})
+            else:
+                stage = self._build(s, inputs)
+                was_luminance = self.settings.colours == "luminance"
+                image = self._stage.present(self._pixels.detach()) if was_luminance else self._pixels
+                self._stage, self.settings = stage, s
+                self._pixels = self._carried(image).detach().contiguous().requires_grad_(True)
+            self.settings, self.inputs = s, inputs
+            self._optimizer = self._new_optimizer()
+            self.changes.append((self.step, given))
+
+    def judged(self):
+        """The latest image judged against the content and the (first) style image (``stylekit.judge``: one ruler
+        whatever the objective, so a style layer dropped from the objective shows its error rising)."""
+        image, content, style = self.image, self.inputs["content"], _listed(self.inputs["style"])[0]
+        made_for = (id(content), id(style), image.shape)
+        if self._judging[0] != made_for:
+            self._judging = made_for, judge_targets(content, style, image.shape[-1], image.shape[-2])
+        return judge(image, content, style, self._judging[1])
+
+    def result(self):
+        settings = self.settings.replace(steps=max(self.step, 1))
+        history = {k: list(v) for k, v in self.history.items()}
+        stopped = self.error or ("stopped" if self._stopping.is_set() else None)
+        return Result(self.image, history, settings.describe(**self.inputs), stopped)
+
+    def _build(self, s, inputs):
+        (stage,) = _build_stages(s, inputs["content"], _listed(inputs["style"]), _listed(inputs["mask"]), {})
+        return stage
+
+    def _carried(self, image):
+        """``image`` (in colour) as the current stage optimises it: at its size, and in luminance when asked."""
+        image = images.resize_tensor(image.detach(), self._stage.reference).to(self._stage.reference.device)
+        return colour.luminance(image) if self.settings.colours == "luminance" else image
+
+    def _new_optimizer(self):
+        s = self.settings
+        return make_optimizer(self._pixels, s.optimizer, s.lr, s.lbfgs_history)
+
+    def _one_step(self):
+        with self._lock:
+            losses = {k: float(v) for k, v in take_step(self._optimizer, self._pixels, self._stage.objective).items()}
+            for k in TERMS:
+                self.history[k].append(losses[k])
+            self.history["seconds"].append(time.perf_counter() - self._started)
+            image = self._stage.present(self._pixels.detach()).cpu() if self._callback_due() else None
+        if image is not None:
+            self.callback(self.step, losses, image)
+        return losses
+
+    def _callback_due(self):
+        return self.callback is not None and self.step % self.callback_every == 0
+
+    def _work(self):
+        try:
+            while not self._stopping.is_set():
+                self._one_step()
+        except Exception as e:  # kept for the page to show; the image stays the last good one
+            self.error = f"{type(e).__name__}: {e}"

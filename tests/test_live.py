@@ -1,0 +1,95 @@
+import time
+
+import pytest
+import torch
+from PIL import Image
+
+from stylekit import load_image, transfer
+from stylekit.errors import ImageError, SettingsError
+from stylekit.live import LiveTransfer
+
+TINY = dict(size=48, precision="fp32")
+
+
+def test_a_live_run_lowers_its_loss_and_leaves_the_photo(photo, texture):
+    live = LiveTransfer(photo, texture, **TINY)
+    first = live.run(1)["total"]
+    last = live.run(30)["total"]
+    assert live.step == 31 and last < 0.5 * first
+    assert (live.image - load_image(photo, 48)).abs().mean() > 0.01
+
+
+def test_a_new_weight_reweighs_the_objective_and_the_image_carries_on(photo, texture):
+    live = LiveTransfer(photo, texture, **TINY)
+    live.run(5)
+    before = live.image
+    live.update(style_weight=90.0)
+    assert torch.equal(live.image, before)  # nothing restarts
+    losses = live.run(1)
+    assert losses["total"] == pytest.approx(losses["content"] + 90.0 * losses["style"], rel=1e-5)
+    assert live.changes == [(5, {"style_weight": 90.0})] and live.result().settings["style_weight"] == 90.0
+
+
+@pytest.mark.parametrize("change", [{"style_layers": {"relu1_1": 1.0}}, {"content_layers": {"relu2_2": 1.0}}])
+def test_new_layers_give_the_objective_transfer_builds_for_them_at_the_current_image(photo, texture, change):
+    live = LiveTransfer(photo, texture, **TINY)
+    live.run(5)
+    live.update(**change)
+    start = live._pixels.detach().clone()
+    losses = live.run(1)
+    fresh = transfer(photo, texture, steps=1, scales=1, start=start, progress=False, **TINY, **change)
+    for term in ("content", "style"):
+        assert losses[term] == pytest.approx(fresh.history[term][0], rel=1e-4)
+
+
+def test_a_new_style_image_or_size_is_rebuilt_and_the_image_carried_over(photo, texture, tmp_path):
+    live = LiveTransfer(photo, texture, **TINY)
+    live.run(10)
+    stripes = tmp_path / "stripes.png"
+    columns = (torch.arange(64).remainder(8).lt(4) * 255).byte()
+    Image.fromarray(columns.expand(64, 64).contiguous().numpy()).save(stripes)
+    live.update(style=stripes)
+    start = live._pixels.detach().clone()
+    one_step = dict(steps=1, scales=1, start=start, progress=False, **TINY)
+    fresh, old = (transfer(photo, style, **one_step) for style in (stripes, texture))
+    assert fresh.history["style"][0] != pytest.approx(old.history["style"][0], rel=1e-3)  # the check can tell them
+    assert live.run(1)["style"] == pytest.approx(fresh.history["style"][0], rel=1e-4)
+    small = live.image
+    live.update(size=64)
+    assert live.image.shape[-2:] == (48, 64)
+    carried = torch.nn.functional.interpolate(small, size=(48, 64), mode="bilinear", antialias=False)
+    photo_64 = load_image(photo, 64)
+    assert (live.image - carried).abs().mean() < 0.5 * (live.image - photo_64).abs().mean()
+
+
+def test_a_bad_change_is_named_and_the_run_keeps_its_state(photo, texture, tmp_path):
+    live = LiveTransfer(photo, texture, **TINY)
+    live.run(3)
+    before, settings = live.image, live.settings
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (8, 8), "red").save(tiny)
+    with pytest.raises(SettingsError, match="style_weight"):
+        live.update(style_weight=-1)
+    with pytest.raises(ImageError, match="px"):
+        live.update(style=tiny)
+    assert live.settings == settings and live.inputs["style"] == texture and torch.equal(live.image, before)
+    assert live.run(1)["total"] > 0 and live.changes == []
+
+
+def test_the_background_run_follows_a_change_and_stops_with_the_latest_image(photo, texture):
+    seen = []
+    live = LiveTransfer(photo, texture, callback=lambda step, losses, image: seen.append(step), **TINY).start()
+    try:
+        for until in (3, 6):
+            deadline = time.monotonic() + 60
+            while live.step < until and time.monotonic() < deadline and live.running:
+                time.sleep(0.05)
+            if until == 3:
+                live.update(style_weight=27.0)
+    finally:
+        result = live.stop()
+    assert not live.running and live.error is None and result.stopped == "stopped"
+    assert result.steps_done == live.step >= 6 and seen[:6] == [1, 2, 3, 4, 5, 6]
+    ((step, change),) = live.changes
+    assert step >= 3 and change == {"style_weight": 27.0} and result.settings["style_weight"] == 27.0
+    assert torch.equal(result.image, live.image)

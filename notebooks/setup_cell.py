@@ -22,15 +22,15 @@ FOLDER = Path(__file__).resolve().parent
 # precision="auto" so bf16, offline: nbclient, one notebook at a time, Dec 2026) and on a GPU (None: not yet).
 NEEDS = {
     "01": ("course", False, "12 s", None),
-    "02": ("course", True, "2 min 40 s", None),
-    "03": ("course", True, "2 min 10 s", None),
+    "02": ("course", True, "2 min 30 s", None),
+    "03": ("course", True, "2 min", None),
     "04": ("course", False, "3 min 20 s", None),
     "05": ("course", True, "2 min 45 s", None),
     "06": ("course", True, "3 min 30 s (VGG16 and torchvision's VGG19 skipped offline)", None),
     "07": ("course", False, "7 s", None),
     "08": ("course", True, "1 min 35 s", None),
     "09": ("course,train", True, "4 min", None),
-    "10": ("course,video", True, "3 min 45 s", None),
+    "10": ("course,video", True, "4 min", None),
     "11": ("course", True, "4 min", None),
 }
 TIME = (

@@ -12,16 +12,21 @@ afresh at every change: its state (Adam's gradient averages, L-BFGS's curvature 
 objective. A change that fails (a setting out of range, an image too small) raises and leaves the run as it was.
 """
 
+import math
 import threading
 import time
 
+import torch
+
 from . import colour, images
+from .errors import SettingsError
 from .judge import judge, judge_targets
 from .result import Result
 from .settings import resolve
 from .transfer import TERMS, _build_stages, _initial_image, _listed, make_optimizer, take_step
 
 WEIGHTS = {"content_weight": "content", "style_weight": "style", "tv_weight": "tv"}  # reweighed in place
+OPTIMISER = ("optimizer", "lr", "lbfgs_history")  # a new optimiser, the objective kept
 IMAGES = ("content", "style", "mask")
 LIVE = {"optimizer": "lbfgs", "lr": 1.0, "size": 256}  # a live run's defaults, chosen by benchmarks/live.py
 ONE_SCALE = {"scales": 1, "steps": 1}  # a live run has no schedule: it steps until stopped
@@ -38,14 +43,16 @@ class LiveTransfer:
         self.inputs = {"content": content, "style": style, "mask": mask}
         self.settings = resolve(preset, {**LIVE, **settings, **ONE_SCALE})
         self.callback, self.callback_every = callback, callback_every
-        self.history = {k: [] for k in (*TERMS, "seconds")}
+        self.history = {k: [] for k in (*TERMS, "seconds", "passes")}
         self.changes = []  # (step, {what changed}) for every update
         self.error = None  # why the background run ended, when it failed
         self._lock, self._stopping, self._thread = threading.Lock(), threading.Event(), None
-        self._judging = (None, None)  # (what the judge's targets were made for, the targets)
+        self._judging = None  # (content, style, shape, the judge's targets for them)
         self._stage = self._build(self.settings, self.inputs)
-        first = _initial_image(self.settings, self._stage) if start is None else self._carried(start)
-        self._pixels = first.detach().contiguous().requires_grad_(True)
+        first = (
+            _initial_image(self.settings, self._stage) if start is None else _carried(start, self._stage, self.settings)
+        )
+        self._pixels = _leaf(first)
         self._optimizer = self._new_optimizer()
         self._started = time.perf_counter()
 
@@ -65,6 +72,7 @@ class LiveTransfer:
 
     def run(self, steps):
         """``steps`` steps in the calling thread; returns the latest step's losses."""
+        losses = None
         for _ in range(steps):
             losses = self._one_step()
         return losses
@@ -73,6 +81,7 @@ class LiveTransfer:
         """Keeps stepping in a background thread until ``stop``; returns itself."""
         if not self.running:
             self._stopping.clear()
+            self.error = None
             self._thread = threading.Thread(target=self._work, daemon=True)
             self._thread.start()
         return self
@@ -89,16 +98,16 @@ class LiveTransfer:
         or images (``content=``, ``style=``, ``mask=``) while the run goes on."""
         given = dict(changes)
         inputs = {**self.inputs, **{k: changes.pop(k) for k in IMAGES if k in changes}}
+        same_images = all(inputs[k] is self.inputs[k] for k in IMAGES)
         with self._lock:
             s = self.settings.replace(**changes, **ONE_SCALE)
-            if inputs == self.inputs and set(changes) <= set(WEIGHTS):
-                self._stage.objective.weights.update({WEIGHTS[k]: v for k, v in changes.items()})
-            else:
+            if same_images and set(changes) <= {*WEIGHTS, *OPTIMISER}:
+                self._stage.objective.weights.update({WEIGHTS[k]: v for k, v in changes.items() if k in WEIGHTS})
+            else:  # everything new is made before anything is replaced: a failure leaves the run as it was
                 stage = self._build(s, inputs)
                 was_luminance = self.settings.colours == "luminance"
                 image = self._stage.present(self._pixels.detach()) if was_luminance else self._pixels
-                self._stage, self.settings = stage, s
-                self._pixels = self._carried(image).detach().contiguous().requires_grad_(True)
+                self._pixels, self._stage = _leaf(_carried(image, stage, s)), stage
             self.settings, self.inputs = s, inputs
             self._optimizer = self._new_optimizer()
             self.changes.append((self.step, given))
@@ -107,25 +116,27 @@ class LiveTransfer:
         """The latest image judged against the content and the (first) style image (``stylekit.judge``: one ruler
         whatever the objective, so a style layer dropped from the objective shows its error rising)."""
         image, content, style = self.image, self.inputs["content"], _listed(self.inputs["style"])[0]
-        made_for = (id(content), id(style), image.shape)
-        if self._judging[0] != made_for:
-            self._judging = made_for, judge_targets(content, style, image.shape[-1], image.shape[-2])
-        return judge(image, content, style, self._judging[1])
+        j = self._judging
+        if j is None or j[0] is not content or j[1] is not style or j[2] != image.shape:
+            self._judging = j = (
+                content,
+                style,
+                image.shape,
+                judge_targets(content, style, image.shape[-1], image.shape[-2]),
+            )
+        return judge(image, content, style, j[3])
 
     def result(self):
-        settings = self.settings.replace(steps=max(self.step, 1))
-        history = {k: list(v) for k, v in self.history.items()}
+        with self._lock:  # the image and its history from the same step
+            settings = self.settings.replace(steps=max(self.step, 1))
+            history = {k: list(v) for k, v in self.history.items()}
+            image = self._stage.present(self._pixels.detach()).cpu()
         stopped = self.error or ("stopped" if self._stopping.is_set() else None)
-        return Result(self.image, history, settings.describe(**self.inputs), stopped)
+        return Result(image, history, settings.describe(**self.inputs), stopped)
 
     def _build(self, s, inputs):
         (stage,) = _build_stages(s, inputs["content"], _listed(inputs["style"]), _listed(inputs["mask"]), {})
         return stage
-
-    def _carried(self, image):
-        """``image`` (in colour) as the current stage optimises it: at its size, and in luminance when asked."""
-        image = images.resize_tensor(image.detach(), self._stage.reference).to(self._stage.reference.device)
-        return colour.luminance(image) if self.settings.colours == "luminance" else image
 
     def _new_optimizer(self):
         s = self.settings
@@ -134,9 +145,12 @@ class LiveTransfer:
     def _one_step(self):
         with self._lock:
             losses = {k: float(v) for k, v in take_step(self._optimizer, self._pixels, self._stage.objective).items()}
+            if not all(map(math.isfinite, losses.values())):
+                raise SettingsError(f"the loss became {losses['total']} at step {self.step + 1}; lower lr")
             for k in TERMS:
                 self.history[k].append(losses[k])
             self.history["seconds"].append(time.perf_counter() - self._started)
+            self.history["passes"].append(self.step)  # one VGG evaluation a step, at the run's one size
             image = self._stage.present(self._pixels.detach()).cpu() if self._callback_due() else None
         if image is not None:
             self.callback(self.step, losses, image)
@@ -151,3 +165,14 @@ class LiveTransfer:
                 self._one_step()
         except Exception as e:  # kept for the page to show; the image stays the last good one
             self.error = f"{type(e).__name__}: {e}"
+
+
+def _leaf(image):
+    """The pixels to optimise: a copy (a ``start`` given stays as it was), contiguous (L-BFGS flattens a view)."""
+    return image.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
+
+
+def _carried(image, stage, settings):
+    """``image`` (in colour) as ``stage`` optimises it: at its size, and in luminance when ``settings`` ask."""
+    image = images.resize_tensor(image.detach(), stage.reference).to(stage.reference.device)
+    return colour.luminance(image) if settings.colours == "luminance" else image

@@ -109,7 +109,8 @@ def _run(stages, s, loop, start=None):
             # Coarse to fine: each scale starts from the previous scale's result, upsampled.
             start = (images.resize_tensor(image.to(stage.reference.device), stage.reference) if image is not None
                      else _initial_image(s, stage))  # fmt: skip
-            image = start.detach().contiguous().requires_grad_(True)  # L-BFGS flattens its gradient: a view
+            # A copy: the caller's start stays as it was. Contiguous: L-BFGS flattens its gradient as a view.
+            image = start.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
             loop.bar.set_description(stage.label)
             if _optimise(stage, image, s, loop):
                 return image, stage, "stopped"

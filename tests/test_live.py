@@ -22,15 +22,17 @@ def test_a_live_run_lowers_its_loss_and_leaves_the_photo(photo, texture):
 def test_a_new_weight_reweighs_the_objective_and_the_image_carries_on(photo, texture):
     live = LiveTransfer(photo, texture, **TINY)
     live.run(5)
-    before = live.image
+    before, stage = live.image, live._stage
     live.update(style_weight=90.0)
-    assert torch.equal(live.image, before)  # nothing restarts
+    assert torch.equal(live.image, before) and live._stage is stage  # nothing restarts or is rebuilt
     losses = live.run(1)
     assert losses["total"] == pytest.approx(losses["content"] + 90.0 * losses["style"], rel=1e-5)
     assert live.changes == [(5, {"style_weight": 90.0})] and live.result().settings["style_weight"] == 90.0
 
 
-@pytest.mark.parametrize("change", [{"style_layers": {"relu1_1": 1.0}}, {"content_layers": {"relu2_2": 1.0}}])
+@pytest.mark.parametrize(
+    "change", [{"style_layers": {"relu1_1": 1.0}}, {"content_layers": {"relu2_2": 1.0}}, {"colours": "luminance"}]
+)
 def test_new_layers_give_the_objective_transfer_builds_for_them_at_the_current_image(photo, texture, change):
     live = LiveTransfer(photo, texture, **TINY)
     live.run(5)
@@ -93,3 +95,13 @@ def test_the_background_run_follows_a_change_and_stops_with_the_latest_image(pho
     ((step, change),) = live.changes
     assert step >= 3 and change == {"style_weight": 27.0} and result.settings["style_weight"] == 27.0
     assert torch.equal(result.image, live.image)
+
+
+def test_a_start_image_given_is_left_as_it_was(photo, texture):
+    start = load_image(photo, 48)
+    kept = start.clone()
+    result = transfer(photo, texture, steps=3, scales=1, start=start, progress=False, **TINY)
+    live = LiveTransfer(photo, texture, start=start, **TINY)
+    live.run(3)
+    assert torch.equal(start, kept)
+    assert not torch.equal(result.image, kept) and not torch.equal(live.image, kept)  # both runs moved

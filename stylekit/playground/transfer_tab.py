@@ -234,19 +234,25 @@ class TransferTab:
         """A live run: LiveTransfer steps in its own thread until Stop while ``follow`` passes it the controls;
         Run after Stop resumes it from its image. Every ``bars_every`` steps the per-layer bars are redrawn."""
 
+        bars_broken = False
+
         def step(number, losses, image):
+            nonlocal bars_broken
             callback(number, losses, image)
-            if number % bars_every == 0:
-                self.bars.value, self.bars.layout.display = png(judged_figure(live.judged(), dpi=80)), None
+            if number % bars_every == 0 and not bars_broken:
+                try:
+                    self.bars.value, self.bars.layout.display = png(judged_figure(live.judged(), dpi=80)), None
+                except Exception as e:  # the bars are an extra: the run goes on without them
+                    bars_broken, self.bars.layout.display = True, "none"
+                    self.live_note.value = error_html(f"no per-layer bars: {type(e).__name__}: {e}")
 
         if self.live is None:
             given = {k: v for k, v in given.items() if k not in ("steps", "init")}  # a live run has no schedule
             self._live_inputs = dict(given)
             content, style, mask = given.pop("content"), given.pop("style"), given.pop("mask")
             self.live = LiveTransfer(content, style, self.preset.value, mask=mask, callback=step, **given)
-        else:  # resumed: what the controls changed while it was stopped first
-            self.live.callback = step
-            self.follow(resuming=True)
+        self.live.callback = step
+        self.follow(resuming=True)  # what the controls changed while it was built, or while it was stopped
         live = self.live  # kept here: unticking live mode lets go of self.live
         live.start()
         while not stop.wait(0.05) and live.running:
@@ -273,8 +279,9 @@ class TransferTab:
                 said = f"Step {self.live.step}: {', '.join(changes)} changed; the run goes on."
                 self.live_note.value = f"<small>{said}</small>"
             self._live_inputs = given
-        except StylekitError as e:
-            self.live_note.value = error_html(f"{e} (the live run goes on as it was)")
+        except Exception as e:  # one line in the page, never a traceback
+            message = str(e) if isinstance(e, StylekitError) else f"{type(e).__name__}: {e}"
+            self.live_note.value = error_html(f"{message} (the live run goes on as it was)")
 
     def keep(self):
         """Pins the current image and the settings that made it to the strip of thumbnails below it."""

@@ -6,8 +6,9 @@
     live.image, live.history            # the latest image, every step's losses
     result = live.stop()                # a Result, as transfer returns
 
-A change is applied between two steps. A change of α, β or γ reweighs the objective; any other change rebuilds
-it (its targets, at the current image's size, or at a new size with the image resized). The optimiser starts
+A change is applied between two steps. A change of α, β or γ reweighs the objective, one of the optimiser's
+settings keeps it; any other change rebuilds it (its targets, at the current image's size, or at a new size with
+the image resized). The optimiser starts
 afresh at every change: its state (Adam's gradient averages, L-BFGS's curvature pairs) describes the old
 objective. A change that fails (a setting out of range, an image too small) raises and leaves the run as it was.
 """

@@ -84,12 +84,12 @@ class Runner:
         for k in self.history:
             self.history[k].append(losses[k])
         elapsed = time.perf_counter() - self._started
-        if not self.progress.max:  # live: every step's image, the controls steering
+        live, due = not self.progress.max, step % self.preview_every == 0 or step == 1
+        if live:  # every step's image, the controls steering
             self.status.value = (
                 f"Live: step {step} · {elapsed:.0f} s · total loss {losses['total']:.4g} · move any control; "
                 "Stop keeps the image"
             )
-            self.preview.value, self.preview.layout.display = images.png_bytes(image), None
         else:
             self.progress.value = step
             eta = elapsed / step * (self.progress.max - step)
@@ -97,12 +97,20 @@ class Runner:
                 f"Running: step {step}/{self.progress.max} · {elapsed:.0f} s elapsed · "
                 f"about {eta:.0f} s left · total loss {losses['total']:.4g}"
             )
-        if step % self.preview_every == 0 or step == 1:
-            self._show(image, self.history)
+        if live or due:
+            self._show_image(image)
+        if due:
+            self._show_plot(self.history)
 
     def _show(self, image, history):
-        self.preview.value, self.plot.value = images.png_bytes(image), _loss_plot(history)
-        self.preview.layout.display = self.plot.layout.display = None
+        self._show_image(image)
+        self._show_plot(history)
+
+    def _show_image(self, image):
+        self.preview.value, self.preview.layout.display = images.png_bytes(image), None
+
+    def _show_plot(self, history):
+        self.plot.value, self.plot.layout.display = _loss_plot(history), None
 
     def _work(self, job):
         try:

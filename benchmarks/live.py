@@ -7,9 +7,10 @@ as a fresh run with the new settings.
 For each optimiser: a live run converges for --budget steps; then, for each change, a live run starts from that
 image with the old settings, takes the change (``update``) and steps on, judged every --every steps, until each
 judged error (content, style, unused-layer style) is within 10 % of a fresh live run's with the new settings after
---budget steps from the photo. *First preview* is the time from the change to the first image made after it (the
-update and one step); *one step* is a step's time without a change. Targets (issue 27): the first preview within
-one step's time plus the rebuild, and within 10 % in at most a third of the fresh run's steps. Then a live step's
+--budget steps from the photo. *First preview* is the time from the change to the first image that shows it: the
+update alone when the image changes at once (a restyle), else the update and one step; *one step* is a step's time
+without a change. Targets (issue 27): the first preview within one step's time, and within 10 % in at most a third
+of the fresh run's steps. Then a live step's
 time at --sizes (how large the preview can be while it stays responsive). Writes the tables live and live-sizes
 in docs/performance.md.
 """
@@ -67,8 +68,8 @@ def main():
             target = judged(fresh, photo, style)
             live = LiveTransfer(photo, painting, start=converged.image, **run)
             started = time.perf_counter()
-            live.update(**change)
-            live.run(1)
+            if not live.update(**change):  # the image is the same until a step is taken
+                live.run(1)
             first_preview = time.perf_counter() - started
             reached, spent = None, first_preview  # seconds of stepping since the change, judging left out
             while reached is None and live.step < args.budget:
@@ -78,11 +79,11 @@ def main():
                     started = time.perf_counter()
                     live.run(args.every)
                     spent += time.perf_counter() - started
+            steps = f"{reached} of {args.budget}" if reached is not None else f"not in {args.budget}"
             print(f"{name} lr {lr} · {label}: first preview {first_preview:.2f} s (a step {step_seconds:.2f} s); "
-                  f"within 10 % after {reached or '>' + str(args.budget)} steps, {spent:.1f} s")  # fmt: skip
-            rows.append([f"{name}, lr {lr}", label, f"{step_seconds:.2f}", f"{first_preview:.2f}",
-                         f"{reached} of {args.budget}" if reached else f"not in {args.budget}",
-                         f"{spent:.1f}" if reached else "–"])  # fmt: skip
+                  f"within 10 % after {steps} steps, {spent:.1f} s")  # fmt: skip
+            rows.append([f"{name}, lr {lr}", label, f"{step_seconds:.2f}", f"{first_preview:.2f}", steps,
+                         f"{spent:.1f}" if reached is not None else "–"])  # fmt: skip
     header = [f"{args.size} px", "change", "one step s", "first preview s", "steps to within 10 %", "seconds"]
     write_table("live", header, rows)
     write_table(

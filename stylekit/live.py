@@ -8,11 +8,16 @@
 
 A change is applied between two steps. A change of α, β or γ reweighs the objective, one of the optimiser's
 settings keeps it; any other change rebuilds it (its targets, at the current image's size, or at a new size with
-the image resized). The optimiser starts
-afresh at every change: its state (Adam's gradient averages, L-BFGS's curvature pairs) describes the old
-objective. A change that fails (a setting out of range, an image too small) raises and leaves the run as it was.
+the image resized), and the network passes only for the images and layers whose responses it has not seen. A
+change of what the image should look like (a new image, colours, style scale or blend) also moves the image part
+of the way back to the run's start: the old texture no longer pays, and the new objective is reached sooner
+from there (``FRESH_SHARE``). The optimiser starts afresh at every change: its state (Adam's gradient averages,
+L-BFGS's curvature pairs) describes the old objective. A change that fails (a setting out of range, an image too
+small) raises and leaves the run as it was.
 """
 
+import contextlib
+import hashlib
 import math
 import threading
 import time
@@ -30,6 +35,8 @@ WEIGHTS = {"content_weight": "content", "style_weight": "style", "tv_weight": "t
 OPTIMISER = ("optimizer", "lr", "lbfgs_history")  # a new optimiser, the objective kept
 IMAGES = ("content", "style", "mask")
 LIVE = {"optimizer": "lbfgs", "lr": 1.0, "size": 256}  # a live run's defaults, chosen by benchmarks/live.py
+RESTYLE = (*IMAGES, "colours", "style_scale", "style_blend")  # changes of what the image should look like
+FRESH_SHARE = 0.45  # of the run's start mixed into the image after a restyle (benchmarks/live.py, docs/live.md)
 ONE_SCALE = {"scales": 1, "steps": 1}  # a live run has no schedule: it steps until stopped
 
 
@@ -49,6 +56,7 @@ class LiveTransfer:
         self.error = None  # why the background run ended, when it failed
         self._lock, self._stopping, self._thread = threading.Lock(), threading.Event(), None
         self._judging = None  # (content, style, shape, the judge's targets for them)
+        self._targets = _Remembered()
         self._stage = self._build(self.settings, self.inputs)
         first = (
             _initial_image(self.settings, self._stage) if start is None else _carried(start, self._stage, self.settings)
@@ -96,22 +104,29 @@ class LiveTransfer:
 
     def update(self, **changes):
         """Changes settings (``style_weight=27``, ``style_layers={...}``, ``colours="luminance"``, ``size=384``, …)
-        or images (``content=``, ``style=``, ``mask=``) while the run goes on."""
+        or images (``content=``, ``style=``, ``mask=``) while the run goes on. True when the image itself changed
+        at once (a restyle, a new size): a preview can show it before the next step."""
         given = dict(changes)
         inputs = {**self.inputs, **{k: changes.pop(k) for k in IMAGES if k in changes}}
         same_images = all(inputs[k] is self.inputs[k] for k in IMAGES)
+        restyled = not same_images or any(getattr(self.settings, k) != v for k, v in changes.items() if k in RESTYLE)
         with self._lock:
             s = self.settings.replace(**changes, **ONE_SCALE)
+            moved = restyled or s.size != self.settings.size
             if same_images and set(changes) <= {*WEIGHTS, *OPTIMISER}:
                 self._stage.objective.weights.update({WEIGHTS[k]: v for k, v in changes.items() if k in WEIGHTS})
             else:  # everything new is made before anything is replaced: a failure leaves the run as it was
                 stage = self._build(s, inputs)
                 was_luminance = self.settings.colours == "luminance"
-                image = self._stage.present(self._pixels.detach()) if was_luminance else self._pixels
-                self._pixels, self._stage = _leaf(_carried(image, stage, s)), stage
+                image = _carried(self._stage.present(self._pixels.detach()) if was_luminance else self._pixels,
+                                 stage, s)  # fmt: skip
+                if restyled:
+                    image = (1 - FRESH_SHARE) * image + FRESH_SHARE * _initial_image(s, stage)
+                self._pixels, self._stage = _leaf(image), stage
             self.settings, self.inputs = s, inputs
             self._optimizer = self._new_optimizer()
             self.changes.append((self.step, given))
+        return moved
 
     def judged(self):
         """The latest image judged against the content and the (first) style image (``stylekit.judge``: one ruler
@@ -136,7 +151,9 @@ class LiveTransfer:
         return Result(image, history, settings.describe(**self.inputs), stopped)
 
     def _build(self, s, inputs):
-        (stage,) = _build_stages(s, inputs["content"], _listed(inputs["style"]), _listed(inputs["mask"]), {})
+        with self._targets.building():
+            (stage,) = _build_stages(s, inputs["content"], _listed(inputs["style"]), _listed(inputs["mask"]), {},
+                                     wrap=self._targets.wrap)  # fmt: skip
         return stage
 
     def _new_optimizer(self):
@@ -177,3 +194,44 @@ def _carried(image, stage, settings):
     """``image`` (in colour) as ``stage`` optimises it: at its size, and in luminance when ``settings`` ask."""
     image = images.resize_tensor(image.detach(), stage.reference).to(stage.reference.device)
     return colour.luminance(image) if settings.colours == "luminance" else image
+
+
+class _Remembered:
+    """The encoder, remembering its responses to the images targets were made from, so that a rebuild passes only
+    what it has not seen: a new style image its own pass, a new layer set none. Only while ``building``: steps go
+    straight to the encoder. What the latest build did not use is forgotten after it."""
+
+    def __init__(self):
+        self.encoder, self.kept, self.used, self.active = None, {}, set(), False
+
+    def wrap(self, encoder):
+        if _network(encoder) is not _network(self.encoder):  # another network: its responses differ
+            self.kept = {}
+        self.encoder = encoder
+        return self
+
+    @contextlib.contextmanager
+    def building(self):
+        self.active, self.used = True, set()
+        try:
+            yield
+        finally:
+            self.active = False
+            self.kept = {key: value for key, value in self.kept.items() if key in self.used}
+
+    def __call__(self, image, layers):
+        if not self.active or torch.is_grad_enabled():
+            return self.encoder(image, layers)
+        key = (type(self.encoder), tuple(image.shape), str(image.device),
+               hashlib.blake2b(image.detach().float().cpu().numpy().tobytes(), digest_size=16).digest())  # fmt: skip
+        kept = self.kept.setdefault(key, {})
+        missing = [layer for layer in layers if layer not in kept]
+        if missing:
+            kept.update(self.encoder(image, missing))
+        self.used.add(key)
+        return {layer: kept[layer] for layer in layers}
+
+
+def _network(encoder):
+    """The VGG behind an encoder (``ThesisInput`` wraps one)."""
+    return getattr(encoder, "vgg", encoder)

@@ -52,13 +52,15 @@ def transfer(content, style=None, preset="default", *, mask=None, callback=None,
     return Result(stage.present(image.detach()).cpu(), loop.final_history(), described, stopped, loop.snapshots)
 
 
-def _build_stages(s, content, styles, masks, extra_terms):
+def _build_stages(s, content, styles, masks, extra_terms, wrap=None):
     """One ``_Stage`` per scale, coarsest first. Every scale's targets are made before the first step, so bad
-    input fails before any progress is shown."""
+    input fails before any progress is shown. ``wrap(encoder)`` stands in for the encoder (a live run's memory of
+    its targets' responses)."""
     blend = s.check_inputs(content, styles, masks)
     device, dtype = pick_device(s.device), pick_dtype(s.precision, s.device)
     model = cached_vgg(s.model, s.weights, s.pooling, str(device), dtype)
     encoder = ThesisInput(model).to(device) if s.normalization == "thesis" else model
+    encoder = wrap(encoder) if wrap is not None else encoder
     # Files are decoded once here; each scale resizes the decoded image.
     content, styles = _decoded(content), [_decoded(x) for x in styles]
     plan = _scales(s, content, styles, device, dtype)

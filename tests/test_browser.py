@@ -137,6 +137,21 @@ def wait_for_change(page, element, before, timeout):
     assert not any("Error:" in text for text in shown), shown
 
 
+def judged_style(page, after_step):
+    """The live run's judged style error, as the line under the per-layer bars says it, once it speaks of a step
+    after ``after_step``."""
+    page.wait_for_function(
+        """(after) => {
+            const m = document.querySelector('.stylekit-bars-numbers').innerText.match(/^step ([0-9]+):/);
+            return m && parseInt(m[1]) > after;
+        }""",
+        arg=after_step,
+        timeout=120_000,
+    )
+    text = page.locator(".stylekit-bars-numbers").first.inner_text()
+    return float(text.split("judged style error ")[1].split()[0])
+
+
 def check_instant_tab(page, shoot):
     """The first tab: a shipped fast model restyles the photo as soon as the playground shows, and again when
     the strength slider moves."""
@@ -181,10 +196,20 @@ def test_playground_in_voila_run_and_stop(voila):
         before = bars.get_attribute("src")
         run.click()
         wait_for_change(page, bars, before, 120_000)
-        shown, picture = bars.get_attribute("src"), preview.get_attribute("src")
-        set_slider(tab, "style β", 90)
+        style_error = judged_style(page, after_step=40)  # a run near where β 9 takes it
+        picture = preview.get_attribute("src")
+        # β at its least: the content takes over, so the judged style error must rise well above where it was.
+        set_slider(tab, "style β", 0.001)
         note.filter(has_text="style_weight changed").wait_for(timeout=60_000)
-        wait_for_change(page, bars, shown, 60_000)
+        page.wait_for_function(
+            """(before) => {
+                const text = document.querySelector('.stylekit-bars-numbers').innerText;
+                const m = text.match(/judged style error ([0-9.e+-]+)/);
+                return m && parseFloat(m[1]) > 1.5 * before;
+            }""",
+            arg=style_error,
+            timeout=60_000,
+        )
         wait_for_change(page, preview, picture, 60_000)
         live = status.inner_text()
         page.screenshot(path=str(ARTIFACTS / "playground-live.png"), full_page=True)

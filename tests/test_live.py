@@ -6,7 +6,7 @@ from PIL import Image
 
 from stylekit import load_image, transfer
 from stylekit.errors import ImageError, SettingsError
-from stylekit.live import LiveTransfer
+from stylekit.live import FRESH_SHARE, LiveTransfer
 
 TINY = dict(size=48, precision="fp32")
 
@@ -105,3 +105,38 @@ def test_a_start_image_given_is_left_as_it_was(photo, texture):
     live.run(3)
     assert torch.equal(start, kept)
     assert not torch.equal(result.image, kept) and not torch.equal(live.image, kept)  # both runs moved
+
+
+def test_a_restyle_moves_the_image_part_way_back_to_the_start_and_a_reweigh_does_not(photo, texture, tmp_path):
+    live = LiveTransfer(photo, texture, **TINY)
+    live.run(10)
+    before = live._pixels.detach().clone()
+    assert not live.update(style_weight=20.0) and torch.equal(live._pixels, before)
+    assert not live.update(style_layers={"relu1_1": 1.0, "relu2_1": 1.0}) and torch.equal(live._pixels, before)
+    stripes = tmp_path / "stripes.png"
+    Image.fromarray((torch.arange(64).remainder(8).lt(4) * 255).byte().expand(64, 64).contiguous().numpy()).save(
+        stripes
+    )
+    assert live.update(style=stripes)  # the image changed at once: a preview can show it
+    expected = (1 - FRESH_SHARE) * before + FRESH_SHARE * load_image(photo, 48)
+    assert torch.allclose(live._pixels, expected, atol=1e-6)
+
+
+def test_a_rebuild_passes_the_network_only_for_what_changed(photo, texture):
+    live = LiveTransfer(photo, texture, **TINY)
+    live.run(2)
+    passes = []
+    network = live._stage.objective.model.encoder
+    hook = network.features[0].register_forward_hook(lambda *_: passes.append(1))
+    try:
+        live.update(style_layers={"relu2_1": 1.0, "relu4_1": 1.0})  # responses seen already
+        layers_only = len(passes)
+        live.update(style=load_image(texture, 40))  # a new style image: its own pass
+        new_style = len(passes) - layers_only
+    finally:
+        hook.remove()
+    assert (layers_only, new_style) == (0, 1)
+    start = live._pixels.detach().clone()
+    fresh = transfer(photo, load_image(texture, 40), steps=1, scales=1, start=start, progress=False, **TINY,
+                     style_layers={"relu2_1": 1.0, "relu4_1": 1.0})  # fmt: skip
+    assert live.run(1)["style"] == pytest.approx(fresh.history["style"][0], rel=1e-4)  # the remembered targets

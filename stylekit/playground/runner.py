@@ -98,15 +98,15 @@ class Runner:
                 f"about {eta:.0f} s left · total loss {losses['total']:.4g}"
             )
         if live or due:
-            self._show_image(image)
+            self.show_image(image)
         if due:
             self._show_plot(self.history)
 
     def _show(self, image, history):
-        self._show_image(image)
+        self.show_image(image)
         self._show_plot(history)
 
-    def _show_image(self, image):
+    def show_image(self, image):
         self.preview.value, self.preview.layout.display = images.png_bytes(image), None
 
     def _show_plot(self, history):

@@ -112,6 +112,9 @@ class TransferTab:
         self.live_note.add_class("stylekit-live-note")
         self.bars = w.Image(format="png", layout=w.Layout(width="420px", display="none"))
         self.bars.add_class("stylekit-bars")
+        self.bars_numbers = w.HTML()  # the bars' means in figures (and for the browser test to read)
+        self.bars_numbers.add_class("stylekit-bars-numbers")
+        self._bars_due = False  # a change was made: redraw the bars after the next step
 
     def _controls(self):
         """Every control a live run follows."""
@@ -126,6 +129,7 @@ class TransferTab:
             self.runner.stop()  # a live run ends with live mode
         self.live = None  # the next run starts afresh
         self.runner.run_button.description = "Run"
+        self.steps.layout.display = "none" if on else None  # a live run has no step count
         if on:
             self._live_defaults()
 
@@ -239,9 +243,15 @@ class TransferTab:
         def step(number, losses, image):
             nonlocal bars_broken
             callback(number, losses, image)
-            if number % bars_every == 0 and not bars_broken:
+            if (number % bars_every == 0 or self._bars_due) and not bars_broken:
+                self._bars_due = False
                 try:
-                    self.bars.value, self.bars.layout.display = png(judged_figure(live.judged(), dpi=80)), None
+                    scores = live.judged()
+                    self.bars.value, self.bars.layout.display = png(judged_figure(scores, dpi=80)), None
+                    self.bars_numbers.value = (
+                        f"<small>step {number}: judged style error {scores['style']:.3g} (Gatys layers), "
+                        f"{scores['style_unused']:.3g} (unused layers), content {scores['content']:.3g}</small>"
+                    )
                 except Exception as e:  # the bars are an extra: the run goes on without them
                     bars_broken, self.bars.layout.display = True, "none"
                     self.live_note.value = error_html(f"no per-layer bars: {type(e).__name__}: {e}")
@@ -275,7 +285,9 @@ class TransferTab:
             preset = PRESETS[self.preset.value]
             changes |= {k: getattr(preset, k) for k in set(self._live_inputs) - set(given)}  # e.g. a blend, gone
             if changes:
-                self.live.update(**changes)
+                if self.live.update(**changes):  # the image changed at once: shown before the next step
+                    self.runner.show_image(self.live.image)
+                self._bars_due = True
                 said = f"Step {self.live.step}: {', '.join(changes)} changed; the run goes on."
                 self.live_note.value = f"<small>{said}</small>"
             self._live_inputs = given
@@ -341,7 +353,8 @@ class TransferTab:
             folded.set_title(i, title)
         controls = w.VBox([*essentials, folded], layout=w.Layout(width="440px"))
         buttons = w.HBox([r.run_button, r.stop_button, self.save_button, self.keep_button])
-        output = w.VBox([buttons, r.progress, r.status, self.live_note, r.preview, w.HBox([r.plot, self.bars]),
+        judged = w.VBox([self.bars, self.bars_numbers])
+        output = w.VBox([buttons, r.progress, r.status, self.live_note, r.preview, w.HBox([r.plot, judged]),
                          self.download, self.strip])  # fmt: skip
         return w.HBox([controls, output])
 

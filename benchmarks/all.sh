@@ -15,6 +15,7 @@ run precision python benchmarks/side_by_side.py --precisions fp32 bf16 --out "$o
 run schedule python benchmarks/schedule.py --sizes 512 --out "$out/schedule"                  # 4.
 run quality python benchmarks/quality.py --pairs astronaut:brushstrokes --variants "" preset=strong  # 5.
 run fast python benchmarks/fast.py --out "$out/fast"
+run universal python benchmarks/universal.py --out "$out/universal.json"
 run video python benchmarks/video.py --frames 8 --out "$out/video"
 run batch python benchmarks/batch.py
 run large python benchmarks/large.py --out "$out/large"

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from report import write_table
 
 from stylekit import load_fast, sample, stylize, train_fast, transfer
-from stylekit.fast import SHIPPED
+from stylekit.fast import SHIPPED, shipped_models
 from stylekit.fast.photos import HELD_OUT
 from stylekit.fast.train import TrainOptions
 from stylekit.judge import judge, judge_targets
@@ -93,8 +93,7 @@ def loss_figure(models, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    shipped = sorted(SHIPPED.glob("*.pt"))
-    parser.add_argument("--models", nargs="+", default=[str(p) for p in shipped])
+    parser.add_argument("--models", nargs="+", default=[str(SHIPPED / f"{name}.pt") for name in shipped_models()])
     parser.add_argument("--styles", nargs="+", help="each model's style image (default: the bundled one it names)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--quality-size", type=int, default=512)

@@ -4,8 +4,9 @@ The transfer path, after notebook 4: vgg.py (named layers) -> losses.py (Gram ma
 transfer.py (``optimise``, notebook 4's loop, then the scales around it); result.py is what it returns and
 settings.py what decides it. The core's other modules are side rooms, read when needed: weights.py, device.py,
 memory.py, images.py, colour.py, judge.py, errors.py, cli.py. Features are packages: fast/ (Johnson et al.'s
-fast models and their training), video/ (Ruder et al.), tiles/ (images too large for one pass), playground/
-(the widgets, one module per tab); beyond_gram.py holds the histogram and MRF style losses, batch.py batch runs.
+fast models and their training), universal/ (Li et al.'s whitening and colouring transform and its decoders),
+video/ (Ruder et al.), tiles/ (images too large for one pass), playground/ (the widgets, one module per tab);
+beyond_gram.py holds the histogram and MRF style losses, batch.py batch runs.
 """
 
 from .errors import ImageError, SettingsError, StylekitError, WeightsUnavailable
@@ -17,6 +18,7 @@ from .result import Result
 from .samples import sample
 from .settings import CHOICES, PRESETS, Settings
 from .transfer import optimise, transfer
+from .universal import train_decoder, universal
 from .vgg import LAYERS, VGG
 from .video import video
 from .weights import available, load_vgg
@@ -48,9 +50,11 @@ __all__ = [
     "style_layer_loss",
     "stylize",
     "to_pil",
+    "train_decoder",
     "train_fast",
     "transfer",
     "tv_loss",
+    "universal",
     "video",
 ]
 __version__ = "0.1.0"

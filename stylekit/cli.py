@@ -1,4 +1,5 @@
-"""Command line: ``stylekit transfer``, ``demo``, ``layers``, ``video``, ``batch``; fast models: ``train``, ``stylize``.
+"""Command line: ``stylekit transfer``, ``demo``, ``layers``, ``video``, ``batch``; fast models: ``train``, ``stylize``;
+universal style transfer: ``universal``, ``train-decoders``.
 
 Problems a user can fix print one line and exit 2; Ctrl-C saves the latest image and exits 130.
 
@@ -22,6 +23,9 @@ from .images import open_image, read_settings
 from .samples import sample
 from .settings import CHOICES, PRESETS, Settings
 from .transfer import transfer
+from .universal import LEVELS, load_decoder, universal
+from .universal.decoder import SHIPPED, decoder_file
+from .universal.train import DecoderOptions, train_decoder
 from .vgg import LAYERS, channels
 from .video import VideoOptions, video
 
@@ -154,6 +158,28 @@ def build_parser():
     styl.add_argument("--strength", type=float, help=f"0: the photo, 1: fully styled (default {fast['strength']})")
     styl.add_argument("--colours", choices=("style", "luminance"), help=f"default {fast['colours']}")
     styl.add_argument("--device", default="auto")
+    uni = commands.add_parser("universal", help="style a photo with any style image, no training per style (Li et al.)")
+    uni.add_argument("photo", help="the photo (any format Pillow reads)")
+    uni.add_argument("style", nargs="+", help="style image(s); several are blended (see --style-blend)")
+    uni.add_argument("-o", "--output", required=True, help="result PNG (settings stored in its metadata)")
+    given = {k: p.default for k, p in inspect.signature(universal).parameters.items()}  # its defaults: one home
+    uni.add_argument("--size", type=_size, help=f"longest side N, or WxH (default {given['size']})")
+    strength = f"features: 0 the photo's, 1 the style's (default {given['strength']})"
+    uni.add_argument("--strength", type=float, help=strength)
+    uni.add_argument("--levels", nargs="+", choices=LEVELS, metavar="LEVEL",
+                     help=f"of {', '.join(LEVELS)} (default: all with a decoder); run deepest first")  # fmt: skip
+    uni.add_argument("--colours", choices=CHOICES["colours"], help=f"default {given['colours']}")
+    uni.add_argument("--style-blend", type=_floats, help="one weight per style image, e.g. 0.7,0.3 (default equal)")
+    uni.add_argument("--mask", nargs="+", metavar="MASK", help="one greyscale mask per style: white where it applies")
+    uni.add_argument("--decoders", metavar="DIR", help="a folder of decoder_<level>.pt files (default: data/models)")
+    uni.add_argument("--device", default="auto")
+    decoders = commands.add_parser("train-decoders", help="train universal's decoders, one per level, in turn")
+    decoders.add_argument("--levels", nargs="+", choices=LEVELS, default=list(LEVELS), metavar="LEVEL",
+                          help=f"of {', '.join(LEVELS)} (default: all five, in that order)")  # fmt: skip
+    decoders.add_argument("--photos", metavar="DIR", help="train on this folder's images (default: the bundled set)")
+    decoders.add_argument("--out", default=str(SHIPPED), metavar="DIR",
+                          help="where decoder_<level>.pt go (default: data/models, beside the shipped)")  # fmt: skip
+    _add_options(decoders, DecoderOptions)
     clip = commands.add_parser("video", help="style a video (or a folder of frames) with temporal consistency")
     clip.add_argument("input", help="a video file, or a folder of frames")
     clip.add_argument("style", nargs="*", help="style image(s) (not with --model)")
@@ -196,6 +222,10 @@ def _main(argv):
             return _train(args)
         if args.command == "stylize":
             return _stylize(args)
+        if args.command == "universal":
+            return _universal(args)
+        if args.command == "train-decoders":
+            return _train_decoders(args)
         if args.command == "batch":
             return _batch(args)
         if args.command == "video":
@@ -280,6 +310,41 @@ def _stylize(args):
         result = stylize(model, photo, **given)
         result.save(output)
         print(f"saved {output.resolve()} ({result.seconds:.2f} s)")
+    return 0
+
+
+def _universal(args):
+    output = _check_output(args.output, [args.photo, *args.style, *(args.mask or [])])
+    names = ("size", "strength", "levels", "colours", "style_blend", "device")
+    given = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
+    style = args.style[0] if len(args.style) == 1 else args.style
+    mask = None if not args.mask else args.mask[0] if len(args.mask) == 1 else args.mask
+    result = universal(args.photo, style, decoders=args.decoders, mask=mask, **given)
+    result.save(output)
+    print(f"saved {output.resolve()} ({', '.join(result.settings['universal'])}: {result.seconds:.2f} s)")
+    return 0
+
+
+def _train_decoders(args):
+    folder = Path(args.out)
+    if not folder.is_dir():
+        raise StylekitError(f"output folder {folder} does not exist")
+    options = _options(args, DecoderOptions)
+    for i, level in enumerate(args.levels):
+        output = decoder_file(level, folder)
+        checkpoint = output.with_suffix(".checkpoint.pt")
+        if checkpoint.exists():
+            load_decoder(checkpoint, "cpu")  # a damaged checkpoint is refused before resuming is announced
+            print(f"stylekit: resuming from {checkpoint}", file=sys.stderr)
+        decoder = train_decoder(level, args.photos, checkpoint=checkpoint, **options)
+        steps = len(decoder.history["total"])
+        if decoder.stopped:
+            print(f"stylekit: interrupted at step {steps} of {level}; saved {checkpoint}: run the same command with "
+                  f"--levels {' '.join(args.levels[i:])} to resume", file=sys.stderr)  # fmt: skip
+            return 130
+        decoder.save(output)
+        checkpoint.unlink(missing_ok=True)
+        print(f"saved {output.resolve()} ({steps} steps, {decoder.history['seconds'][-1] / 60:.1f} min training)")
     return 0
 
 

@@ -46,3 +46,18 @@ def with_chroma(luma, content):
     yiq = to_yiq(content)
     yiq[:, :1] = to_yiq(luma)[:, :1]
     return from_yiq(yiq).clamp(0, 1)
+
+
+def prepared(colours, content, styles):
+    """(content, styles, present) for a ``colours`` setting ('style', 'match' or 'luminance'): the images to work
+    on, and ``present``, which turns the image made from them into the result."""
+    if colours == "match":
+        return content, [match_colours(x, content) for x in styles], _clamped
+    if colours == "luminance":
+        styles = [luminance(x, like=content) for x in styles]
+        return luminance(content), styles, lambda image: with_chroma(image, content)
+    return content, styles, _clamped
+
+
+def _clamped(image):
+    return image.clamp(0, 1)

@@ -1,5 +1,6 @@
 """Images in and out: any file Pillow reads -> RGB float tensor (1, 3, H, W) in [0, 1] -> PNG."""
 
+import hashlib
 import io
 import json
 import numbers
@@ -183,6 +184,13 @@ def png_bytes(image):
     buffer = io.BytesIO()
     to_pil(image).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def fingerprint(image):
+    """A key for a tensor's pixels (shape, device and a hash of the values): the same picture made twice is the
+    same key, so work on it can be kept."""
+    values = image.detach().float().cpu().contiguous().numpy().tobytes()
+    return tuple(image.shape), str(image.device), hashlib.blake2b(values, digest_size=16).digest()
 
 
 @contextmanager

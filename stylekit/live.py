@@ -17,7 +17,6 @@ small) raises and leaves the run as it was.
 """
 
 import contextlib
-import hashlib
 import math
 import threading
 import time
@@ -29,7 +28,7 @@ from .errors import SettingsError
 from .judge import judge, judge_targets
 from .result import Result
 from .settings import resolve
-from .transfer import TERMS, _build_stages, _initial_image, _listed, make_optimizer, take_step
+from .transfer import TERMS, _build_stages, _initial_image, _listed, make_optimizer, take_step, universal_start
 
 WEIGHTS = {"content_weight": "content", "style_weight": "style", "tv_weight": "tv"}  # reweighed in place
 OPTIMISER = ("optimizer", "lr", "lbfgs_history")  # a new optimiser, the objective kept
@@ -58,6 +57,8 @@ class LiveTransfer:
         self._judging = None  # (content, style, shape, the judge's targets for them)
         self._targets = _Remembered()
         self._stage = self._build(self.settings, self.inputs)
+        if start is None and self.settings.init == "universal":
+            start = universal_start(self.settings, self._stage, content, style, mask)
         first = (
             _initial_image(self.settings, self._stage) if start is None else _carried(start, self._stage, self.settings)
         )
@@ -222,8 +223,7 @@ class _Remembered:
     def __call__(self, image, layers):
         if not self.active or torch.is_grad_enabled():
             return self.encoder(image, layers)
-        key = (type(self.encoder), tuple(image.shape), str(image.device),
-               hashlib.blake2b(image.detach().float().cpu().numpy().tobytes(), digest_size=16).digest())  # fmt: skip
+        key = (type(self.encoder), images.fingerprint(image))
         kept = self.kept.setdefault(key, {})
         missing = [layer for layer in layers if layer not in kept]
         if missing:

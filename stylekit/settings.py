@@ -19,7 +19,7 @@ CHOICES = {
     "pooling": tuple(POOLING),
     "normalization": ("model", "thesis"),
     "optimizer": ("lbfgs", "adam"),
-    "init": ("content", "noise"),  # or an image file
+    "init": ("content", "noise", "universal"),  # or an image file
     "precision": ("auto", "fp32", "bf16"),
     "colours": ("style", "match", "luminance"),
     "style_loss": tuple(STYLE_LOSSES),
@@ -57,7 +57,8 @@ class Settings:
                            "coarsest first, e.g. 60,30,12 (a step at half the size costs a quarter)")  # fmt: skip
     early_stop: float = option(0.0, "end a scale once the loss fell less than this fraction over 5 steps (0: never)")
     lbfgs_history: int = option(10, "steps L-BFGS remembers: two image-sized vectors each (fewer: less memory)")
-    init: str = option("content", "where the pixels start: content, noise, or an image file")
+    init: str = option("content", "where the pixels start: content, noise, universal (the closed-form stylisation, "
+                       "stylekit.universal), or an image file")  # fmt: skip
     size: object = option(512, "longest side N, or WxH")
     device: str = option("auto", "auto, cpu, cuda, cuda:1, ...")
     precision: str = option("auto", "fp32 or bf16 for the network (Gram matrices and losses are fp32 either way)")
@@ -125,7 +126,7 @@ class Settings:
                 f"masks need a content image, the gram style loss and one mask per style image "
                 f"({len(masks)} masks for {len(styles)} styles)"
             )
-        if content is None and (self.init == "content" or self.colours != "style"):
+        if content is None and (self.init in ("content", "universal") or self.colours != "style"):
             raise SettingsError(f"init={self.init!r} and colours={self.colours!r} need a content image")
         return blend_weights(self.style_blend, len(styles))
 

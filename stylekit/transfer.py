@@ -45,6 +45,8 @@ def transfer(content, style=None, preset="default", *, mask=None, callback=None,
     """
     s = resolve(preset, settings)
     stages = _build_stages(s, content, _listed(style), _listed(mask), extra_terms or {})
+    if start is None and s.init == "universal":
+        start = universal_start(s, stages[0], content, style, mask)
     described = s.describe(content, style, mask)
     with tqdm(total=s.total_steps, disable=not progress, unit="step") as bar:
         loop = _Loop(s, bar, callback, callback_every, stop, snapshot_path, described)
@@ -67,7 +69,7 @@ def _build_stages(s, content, styles, masks, extra_terms, wrap=None):
     stages, carried = [], 0
     for i, (size, steps, shape, tile) in enumerate(plan):
         try:
-            content_now, styles_now, present = _with_colours(s, *_scaled(s, content, styles, size, device))
+            content_now, styles_now, present = colour.prepared(s.colours, *_scaled(s, content, styles, size, device))
         except _TooSmall:
             if i == len(plan) - 1:
                 raise
@@ -154,20 +156,6 @@ def _scaled(s, content, styles, size, device):
                 f"at least {smallest} px per side"
             )
     return content, styles
-
-
-def _with_colours(s, content, styles):
-    """(content, styles, present) for ``s.colours``: ``present`` turns an optimised image into the result."""
-    if s.colours == "match":
-        return content, [colour.match_colours(x, content) for x in styles], _clamped
-    if s.colours == "luminance":
-        styles = [colour.luminance(x, like=content) for x in styles]
-        return colour.luminance(content), styles, lambda image: colour.with_chroma(image, content)
-    return content, styles, _clamped
-
-
-def _clamped(image):
-    return image.clamp(0, 1)
 
 
 def optimise(image, objective, steps, on_step=None, optimizer="lbfgs", lr=1.0, lbfgs_history=10):
@@ -273,13 +261,24 @@ class _Loop:
 
 def _initial_image(s, stage):
     """The first scale's starting image, shaped like its reference: the content image, or the style image when
-    there is none (style reconstruction)."""
+    there is none (style reconstruction). ``init='universal'`` is made by ``universal_start``, from the photo."""
     reference = stage.reference
-    if s.init == "content":
+    if s.init in ("content", "universal"):
         return reference.clone()
     if s.init == "noise":
         return torch.rand(reference.shape, generator=torch.Generator().manual_seed(s.seed)).to(reference.device)
     return images.as_tensor(s.init, tuple(reference.shape[-1:-3:-1]), "init").to(reference.device)
+
+
+def universal_start(s, stage, content, style, mask):
+    """``init='universal'``: the closed-form stylisation (``stylekit.universal``: Li et al.'s whitening and colouring
+    with the shipped decoders) at ``stage``'s size, for the optimisation to refine."""
+    from .universal import universal
+
+    reference = stage.reference
+    result = universal(content, style, size=[reference.shape[-1], reference.shape[-2]], colours=s.colours,
+                       style_blend=s.style_blend, mask=mask, device=s.device, precision=s.precision)  # fmt: skip
+    return result.image.to(reference.device)
 
 
 def _size_of(image):

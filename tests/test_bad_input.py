@@ -75,6 +75,9 @@ def make_world(tmp):
     w = {"tmp": tmp, "clip": CLIP, "model": MODEL, "shipped": SHIPPED / f"{MODEL}.pt"}
     w["photo"], w["style"] = _png(tmp / "photo.png", 64, 48), _png(tmp / "style.png", 64, 64, 1)
     w["tiny"] = _png(tmp / "tiny.png", 8, 8)
+    w["flat"] = tmp / "flat.png"
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(w["flat"])
+    w["fake_decoders"] = _write(tmp / "fake_decoders" / "decoder_relu1_1.pt", b"\x00" * 100).parent
     w["notes"] = _write(tmp / "notes.jpg", b"hello, not a picture")
     w["cut"] = _write(tmp / "cut.png", w["photo"].read_bytes()[: len(w["photo"].read_bytes()) // 2])
     w["bomb"] = _write(tmp / "bomb.png", _bomb_bytes())
@@ -309,6 +312,8 @@ R = " --photos {photos} --size 64 --steps 1 --batch 1 --style-size 64"  # train
 V = " --size 32 --steps-first 1 --steps 1"  # video
 TRANSFER = "transfer {photo} {style} -o {out}" + T
 STYLIZE = "stylize {model} {photo} -o {out} --size 48"
+UNIVERSAL = "universal {photo} {style} -o {out} --size 48"
+DECODERS = "train-decoders --levels relu1_1 --out {outdir} --photos {photos} --size 64 --steps 1 --batch 1"
 TRAIN = "train {style} -o {model_out}" + R
 VIDEO = "video {clip} {style} -o {video_out}" + V
 BATCH = "batch {photo} --style {style} -o {outdir}"
@@ -396,6 +401,24 @@ CASES = [
     case("train-precision-fp16", TRAIN + " --precision fp16", "invalid choice: 'fp16'"),
     case("train-damaged-checkpoint", "train {style} -o {tmp}/m2.pt" + R, "not a stylekit fast model"),
     case("train-full-disk", TRAIN, "No space left on device", setup=full_disk),
+    # universal
+    case("universal-photo-missing", "universal {tmp}/nope.png {style} -o {out}", "nope.png: no such file"),
+    case("universal-style-not-an-image", "universal {photo} {notes} -o {out}", "not an image Pillow can read"),
+    case("universal-style-decompression-bomb", "universal {photo} {bomb} -o {out}", "decompression bomb"),
+    case("universal-too-small-for-relu5_1", "universal {photo} {style} -o {out} --size 12", "relu5_1 needs 16 px"),
+    case("universal-flat-style", "universal {photo} {flat} -o {out} --size 48", "is flat"),
+    case("universal-flat-photo", "universal {flat} {style} -o {out} --size 48", "is flat"),
+    case("universal-no-decoders-there", UNIVERSAL + " --decoders {empty}", "no decoders in"),
+    case("universal-foreign-decoder", UNIVERSAL + " --decoders {fake_decoders}", "not a stylekit decoder"),
+    case("universal-unknown-level", UNIVERSAL + " --levels relu9_1", "invalid choice: 'relu9_1'"),
+    case("universal-strength-above-one", UNIVERSAL + " --strength 1.5", "strength must be between 0 and 1"),
+    case("universal-output-is-the-style", "universal {photo} {style} -o {style}", "is also an input"),
+    case("universal-full-disk", UNIVERSAL, "No space left on device", setup=full_disk),
+    # train-decoders
+    case("train-decoders-photos-missing", DECODERS + " --photos {tmp}/nowhere", "nowhere: no such file or folder"),
+    case("train-decoders-size-below-64", DECODERS + " --size 32", "size must be an integer >= 64"),
+    case("train-decoders-out-missing", DECODERS + " --out {tmp}/missing", "does not exist"),
+    case("train-decoders-lr-nan", DECODERS + " --lr nan", "lr must be a finite number > 0"),
     # video
     case("video-not-a-video", "video {notes_mp4} {style} -o {video_out}" + V, "not a video this FFmpeg can decode"),
     case("video-truncated", "video {cut_mp4} {style} -o {video_out}" + V, "not a video this FFmpeg can decode"),

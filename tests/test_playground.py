@@ -11,8 +11,9 @@ from PIL import Image
 
 from stylekit import PRESETS, read_settings, train_fast
 from stylekit.playground import Playground, Reconstructions
-from stylekit.playground.instant import Instant
+from stylekit.playground.instant import UNIVERSAL, Instant
 from stylekit.playground.widgets import UPLOAD, ImagePicker, uploaded
+from stylekit.universal.decoder import shipped_decoders
 
 
 @pytest.fixture
@@ -239,6 +240,24 @@ def test_instant_mode_restyles_as_the_controls_move(instant):
         shown.append(instant.result.value)
     assert len({first, *shown}) == 5  # every change showed a new image
     assert Image.open(io.BytesIO(shown[-1])).size == (256, 171)
+
+
+def test_instant_mode_styles_any_painting_through_the_universal_path(instant):
+    instant.size.value = 128
+    fast_image = instant.result.value
+    instant.method.value = UNIVERSAL  # the shipped decoders
+    assert instant.model.layout.display == "none" and instant.painting_row.layout.display is None
+    levels = f"universal, {len(shipped_decoders())} levels"
+    assert "128×85 px in" in instant.status.value and levels in instant.status.value
+    shown = [fast_image, instant.result.value]
+    instant.painting.choice.value = "mosaic"
+    shown.append(instant.result.value)
+    instant.strength.value = 0.3
+    shown.append(instant.result.value)
+    assert len(set(shown)) == 4  # a new painting, a new strength: a new image each time
+    instant.painting.choice.value = UPLOAD
+    instant.painting.upload.value = upload(b"not a painting", "painting.png")
+    assert "painting.png: not an image" in instant.status.value and instant.result.value == shown[-1]
 
 
 def test_instant_mode_without_a_model_or_upload_says_why(instant, tmp_path):

@@ -40,7 +40,8 @@ class FastModel:
 
 
 def shipped_models():
-    return sorted(p.stem for p in SHIPPED.glob("*.pt"))
+    # universal style transfer's decoders share the folder (universal/decoder.py): they style nothing alone
+    return sorted(p.stem for p in SHIPPED.glob("*.pt") if not p.name.startswith("decoder_"))
 
 
 def load_fast(path, device="auto"):

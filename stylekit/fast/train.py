@@ -58,45 +58,42 @@ def train_fast(style, photos=None, *, checkpoint=None, progress=True, stop=None,
     and on Ctrl-C or ``stop``, and a later call with the same settings resumes from it; more ``steps`` than
     before trains on.
     """
-    unknown = set(options) - {f.name for f in dataclasses.fields(TrainOptions)}
-    if unknown:
-        raise StylekitError(f"unknown training option(s): {', '.join(sorted(unknown))}")
-    o = TrainOptions(**options)
+    o = checked_options(TrainOptions, options)
     size, steps, batch, style_weight, style_size, lr = o.size, o.steps, o.batch, o.style_weight, o.style_size, o.lr
     device, dtype = pick_device(o.device), pick_dtype(o.precision, o.device)
     size = size or (256 if device.type == "cuda" else 192)
     settings = dict(size=size, batch=batch, style_weight=style_weight, style_size=style_size, lr=lr, seed=o.seed,
                     photos=None if photos is None else str(photos))  # fmt: skip
     name = Path(style).stem.removeprefix("style_") if isinstance(style, (str, Path)) else "style"
-    if not (isinstance(size, int) and size >= 64 and isinstance(steps, int) and steps >= 1 and batch >= 1):
-        raise StylekitError(f"size must be an integer >= 64 and steps, batch >= 1 (got {size}, {steps}, {batch})")
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise StylekitError(f"lr must be a finite number > 0, not {lr!r}")
+    check_schedule(size, steps, batch, lr)
     s = PRESETS["default"].replace(style_weight=style_weight)
     style_image = _style_image(style, style_size, device)
-    pictures = read_photos(photos)
-    from torchvision.transforms import v2  # importing torchvision is slow: only when training
-
-    crop = v2.Compose([v2.RandomResizedCrop(size, scale=(0.1, 1.0), antialias=True), v2.RandomHorizontalFlip()])
+    photo_batch = random_crops(read_photos(photos), size, batch, device)
     vgg = cached_vgg(s.model, s.weights, s.pooling, str(device), dtype)
     with torch.random.fork_rng(devices=[]):  # reproducible weights and crops; the caller's RNG is left alone
         torch.manual_seed(o.seed)
-
-        def photo_batch():
-            chosen = torch.randint(len(pictures), (batch,))
-            return torch.stack([crop(pictures[i]) for i in chosen]).to(device)
-
         objective = Objective.for_settings(vgg, photo_batch(), style_image, s)  # each step sets its own content
-        model, optimizer = _start(checkpoint, name, settings, device, lr)
+        history = {k: [] for k in (*TERMS, "seconds")}
+        model, optimizer = start_or_resume(
+            checkpoint, settings, lambda: FastModel(TransformNet().to(device), name, settings, history),
+            lambda path: read_model(path, device),
+        )  # fmt: skip
         model.thumbnail = images.as_tensor(style, THUMBNAIL, "style")
         # bf16 where VGG runs in it: the network's convolutions too (its weights and the optimiser stay fp32).
         autocast = torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)
 
+        def step():
+            photos = photo_batch()
+            objective.set_content(photos)
+            with autocast:
+                output = model.net(photos)
+            return objective(output.float())
+
         def save():
             if checkpoint:
-                model.save(checkpoint, _resume_state(optimizer), torch.float32)
+                model.save(checkpoint, resume_state(optimizer), torch.float32)
 
-        stopped = _train_loop(model, objective, photo_batch, optimizer, o, autocast, save, progress, stop)
+        stopped = train_loop(model, step, optimizer, o, save, progress, stop, f"training {name}", ("content", "style"))
     model.net.eval()
     model.stopped = stopped
     return model
@@ -112,12 +109,44 @@ def _style_image(style, style_size, device):
     return style_image
 
 
-def _start(checkpoint, name, settings, device, lr):
-    """A new model and optimiser, or both as ``checkpoint`` left them (with the random state)."""
+def checked_options(kind, options):
+    """``options`` as ``kind``, a frozen dataclass of training options (``TrainOptions``), or a ``StylekitError``
+    naming those it does not have."""
+    unknown = set(options) - {f.name for f in dataclasses.fields(kind)}
+    if unknown:
+        raise StylekitError(f"unknown training option(s): {', '.join(sorted(unknown))}")
+    return kind(**options)
+
+
+def check_schedule(size, steps, batch, lr):
+    if not (isinstance(size, int) and size >= 64 and isinstance(steps, int) and steps >= 1 and batch >= 1):
+        raise StylekitError(f"size must be an integer >= 64 and steps, batch >= 1 (got {size}, {steps}, {batch})")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise StylekitError(f"lr must be a finite number > 0, not {lr!r}")
+
+
+def random_crops(pictures, size, batch, device):
+    """A function giving ``batch`` crops of ``pictures`` on ``device``, each of a random photo, at a random scale,
+    flipped at random: the global RNG draws them (the caller forks and seeds it)."""
+    from torchvision.transforms import v2  # importing torchvision is slow: only when training
+
+    crop = v2.Compose([v2.RandomResizedCrop(size, scale=(0.1, 1.0), antialias=True), v2.RandomHorizontalFlip()])
+
+    def photo_batch():
+        chosen = torch.randint(len(pictures), (batch,))
+        return torch.stack([crop(pictures[i]) for i in chosen]).to(device)
+
+    return photo_batch
+
+
+def start_or_resume(checkpoint, settings, new, read):
+    """A model (``new()``) and its Adam optimiser, or both as ``checkpoint`` left them (with the random state):
+    ``read(path)`` gives (the model, the file's entries). ``settings`` must be the checkpoint's."""
+    lr = settings["lr"]
     if checkpoint is None or not Path(checkpoint).exists():
-        model = FastModel(TransformNet().to(device), name, settings, {k: [] for k in (*TERMS, "seconds")})
+        model = new()
         return model, torch.optim.Adam(model.net.parameters(), lr)
-    model, data = read_model(checkpoint, device)
+    model, data = read(checkpoint)
     if model.settings != settings:
         saved = model.settings
         changed = ", ".join(f"{k} {saved.get(k)!r} -> {v!r}" for k, v in settings.items() if saved.get(k) != v)
@@ -128,21 +157,21 @@ def _start(checkpoint, name, settings, device, lr):
     return model, optimizer
 
 
-def _train_loop(model, objective, photo_batch, optimizer, options, autocast, save, progress, stop):
-    """Steps until ``options.steps`` are done (or Ctrl-C / ``stop``): returns None, 'interrupted' or 'stopped'."""
-    history, net, steps, every = model.history, model.net.train(), options.steps, options.checkpoint_every
+def train_loop(model, step_terms, optimizer, options, save, progress=True, stop=None, label="training", shown=()):
+    """Steps until ``options.steps`` are done (or Ctrl-C / ``stop``): returns None, 'interrupted' or 'stopped'.
+
+    ``step_terms()`` runs one batch through ``model.net`` and returns its loss terms, 'total' among them; each goes
+    into ``model.history``, and those ``shown`` beside the progress bar (``label``)."""
+    history, steps, every = model.history, options.steps, options.checkpoint_every
+    model.net.train()
     done, started = len(history["total"]), time.perf_counter() - (history["seconds"] or [0])[-1]
     cool_from, lr = round(steps * (1 - COOLDOWN)), model.settings["lr"]
-    with tqdm(total=steps, initial=done, desc=f"training {model.style}", disable=not progress, unit="step") as bar:
+    with tqdm(total=steps, initial=done, desc=label, disable=not progress, unit="step") as bar:
         try:
             for step in range(done + 1, steps + 1):
                 for group in optimizer.param_groups:
                     group["lr"] = lr / 10 if step > cool_from else lr
-                photos = photo_batch()
-                objective.set_content(photos)
-                with autocast:
-                    output = net(photos)
-                terms = objective(output.float())
+                terms = step_terms()
                 optimizer.zero_grad(set_to_none=True)
                 terms["total"].backward()
                 optimizer.step()
@@ -150,7 +179,7 @@ def _train_loop(model, objective, photo_batch, optimizer, options, autocast, sav
                     history[k].append(float(v.detach()))
                 history["seconds"].append(time.perf_counter() - started)
                 bar.update(1)
-                bar.set_postfix(content=f"{history['content'][-1]:.3f}", style=f"{history['style'][-1]:.3f}")
+                bar.set_postfix({k: f"{history[k][-1]:.3f}" for k in shown})
                 if every and step % every == 0:
                     save()
                 if stop is not None and stop.is_set():
@@ -162,5 +191,5 @@ def _train_loop(model, objective, photo_batch, optimizer, options, autocast, sav
     return None
 
 
-def _resume_state(optimizer):
+def resume_state(optimizer):
     return dict(optimizer=optimizer.state_dict(), rng=torch.get_rng_state())

@@ -1,5 +1,5 @@
-"""An ipywidgets playground in three tabs: a fast model that follows the controls, style transfer with every
-setting, and reconstructions from single layers.
+"""An ipywidgets playground in three tabs: instant results that follow the controls (a fast model, or any painting
+by universal style transfer), style transfer with every setting, and reconstructions from single layers.
 
     from stylekit.playground import Playground
     Playground().widget          # in JupyterLab, Colab, or served by Voilà (notebooks/07_playground.ipynb)
@@ -25,7 +25,7 @@ class Playground:
         self.instant = Instant(ImagePicker("photo", samples.contents(), "chelsea"))
         self.transfer = TransferTab(blocking)
         self.reconstruct = Reconstructions(self.transfer, blocking)
-        tabs = {"Instant (fast model)": self.instant, "Style transfer": self.transfer,
+        tabs = {"Instant": self.instant, "Style transfer": self.transfer,
                 "Reconstructions": self.reconstruct}  # fmt: skip
         self.widget = w.Tab(children=[tab.widget for tab in tabs.values()])
         for i, (title, tab) in enumerate(tabs.items()):

@@ -1,24 +1,31 @@
-"""The playground's first tab: a fast model restyles a photo as the controls move (one forward pass, < 1 s).
+"""The playground's first tab: a photo restyled as the controls move, in one pass — by a fast model trained for
+its style, or for any painting by universal style transfer (whitening and colouring with the shipped decoders).
 
-Models are the shipped ones (data/models) and any ``*.pt`` model in the folder the playground starts in
-(``stylekit train STYLE -o name.pt`` puts one there).
+Fast models are the shipped ones (data/models) and any ``*.pt`` model in the folder the playground starts in
+(``stylekit train STYLE -o name.pt`` puts one there); paintings are the bundled style images or an upload.
 """
 
 from pathlib import Path
 
-from .. import images
+from .. import images, samples
 from ..errors import StylekitError, need
 from ..fast import cached_fast, shipped_models, stylize
-from .widgets import error_html, labelled, thumbnail
+from ..universal import universal
+from .widgets import ImagePicker, error_html, labelled, thumbnail
 
 w = need("ipywidgets", "the playground")
+
+FAST, UNIVERSAL = "fast model", "any painting"
 
 
 class Instant:
     def __init__(self, photo_picker, folder="."):
         self.photo = photo_picker
         trained = sorted(str(p) for p in Path(folder).glob("*.pt") if not p.name.endswith(".checkpoint.pt"))
+        self.method = w.ToggleButtons(options=[FAST, UNIVERSAL], value=FAST, description="how")
         self.model = w.Dropdown(options=shipped_models() + trained, description="style")
+        self.painting = ImagePicker("painting", samples.styles(), "great_wave")
+        self.painting_row = self.painting.widget  # kept: ``widget`` makes a new row each time
         self.size = w.IntSlider(value=512, min=128, max=1024, step=32, description="size", continuous_update=False)
         self.strength = w.FloatSlider(value=1.0, min=0, max=1, step=0.05, description="strength",
                                       continuous_update=False)  # fmt: skip
@@ -28,19 +35,24 @@ class Instant:
         self.status = w.HTML()
         self.result.add_class("stylekit-instant")
         self.status.add_class("stylekit-instant-status")
-        for control in (self.model, self.size, self.strength, self.keep_colours, self.photo.choice, self.photo.upload):
+        self.method.add_class("stylekit-instant-method")
+        controls = (self.method, self.model, self.size, self.strength, self.keep_colours, self.photo.choice,
+                    self.photo.upload, self.painting.choice, self.painting.upload)  # fmt: skip
+        for control in controls:
             control.observe(lambda _: self.update(), "value")
         self.widget = self._layout()
         self.update()
 
     def _layout(self):
         note = w.HTML(
-            "<small>A network trained once per style paints any photo in one pass (notebook 9). "
-            "Train your own: <code>stylekit train STYLE.jpg -o mine.pt</code>, then reopen the playground.</small>"
+            "<small><b>fast model</b>: a network trained once per style paints any photo in one pass (notebook 9); "
+            "train your own with <code>stylekit train STYLE.jpg -o mine.pt</code>, then reopen the playground. "
+            "<b>any painting</b>: the photo's VGG features get the painting's mean and covariance in closed form, "
+            "level by level, and decoders trained on photos only turn them back into pixels (notebook 12).</small>"
         )
         pictures = w.HBox([labelled(self.photo_thumb, "photo"), labelled(self.style_thumb, "style")])
-        controls = w.VBox([self.photo.widget, self.model, pictures, self.size, self.strength, self.keep_colours, note],
-                          layout=w.Layout(width="420px"))  # fmt: skip
+        controls = w.VBox([self.photo.widget, self.method, self.model, self.painting_row, pictures, self.size,
+                           self.strength, self.keep_colours, note], layout=w.Layout(width="440px"))  # fmt: skip
         return w.HBox([controls, w.VBox([self.result, self.status])])
 
     def _fast_model(self):
@@ -51,17 +63,26 @@ class Instant:
 
     def update(self):
         """Restyles the photo with the current controls; errors appear in the status line."""
+        fast = self.method.value == FAST
+        self.model.layout.display, self.painting_row.layout.display = (None, "none") if fast else ("none", None)
         try:
-            model, photo = self._fast_model(), self.photo.get()
+            photo = self.photo.get()
             colours = "luminance" if self.keep_colours.value else "style"
-            result = stylize(model, photo, self.size.value, self.strength.value, colours)
+            if fast:
+                model = self._fast_model()
+                result = stylize(model, photo, self.size.value, self.strength.value, colours)
+                style, named = model.thumbnail, model.style
+            else:
+                style = self.painting.get()
+                result = universal(photo, style, size=self.size.value, strength=self.strength.value, colours=colours)
+                named = f"{self.painting.choice.value} (universal, {len(result.settings['universal'])} levels)"
         except StylekitError as e:
             self.status.value = error_html(str(e))
             return None
         self.photo_thumb.value = thumbnail(photo)
-        self.style_thumb.value = images.png_bytes(model.thumbnail) if model.thumbnail is not None else b""
+        self.style_thumb.value = b"" if style is None else thumbnail(style)
         self.result.value = images.png_bytes(result.image)
         self.result.layout.display = None
         height, width = result.image.shape[-2:]
-        self.status.value = f"{width}×{height} px in {result.seconds:.2f} s · style: {model.style}"
+        self.status.value = f"{width}×{height} px in {result.seconds:.2f} s · style: {named}"
         return result

@@ -1,0 +1,114 @@
+"""Universal style transfer (Li et al. 2017, the shipped decoders): speed, memory, and quality against `transfer`.
+
+    python benchmarks/universal.py                                  # ~15 min on 2 CPU cores
+    python benchmarks/universal.py --photos chelsea --styles great_wave --sizes 256   # a quick look
+
+1. Speed: best of 3 runs of ``universal`` at --sizes (auto precision, and fp32), and the peak resident memory of a
+   fresh process that styles one photo at that size (the process's own ~1 GiB of torch and weights included).
+2. Quality at --quality-size: ``stylekit.judge``'s content, style and unused-layer errors of ``universal``'s
+   image, and of ``transfer`` started from it (``init="universal"``) with --warm-steps per scale (the passes
+   they cost) and with the default's own steps, each divided by the default's (``transfer`` from the photo). Photos
+   seen by the decoders' training and photos held out of it (``fast.photos.HELD_OUT``), each with every style.
+
+Writes the tables universal-speed and universal-quality in docs/performance.md.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from report import write_table
+
+from stylekit import sample, transfer, universal
+from stylekit.fast.photos import HELD_OUT
+from stylekit.judge import AXES, judge, judge_targets
+from stylekit.settings import PRESETS
+
+MEMORY = """
+import resource, sys, stylekit
+stylekit.universal(stylekit.sample("chelsea"), stylekit.sample("great_wave"), size=int(sys.argv[1]))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def speed(sizes, repeats=3):
+    rows = []
+    for size in sizes:
+        row = {"size": size}
+        for precision in ("auto", "fp32"):
+            runs = [universal(sample("chelsea"), sample("great_wave"), size=size, precision=precision).seconds
+                    for _ in range(repeats + 1)]  # fmt: skip
+            row[precision] = min(runs[1:])  # the first run picks kernels
+        row["peak_mb"] = int(subprocess.check_output([sys.executable, "-c", MEMORY, str(size)])) / 1024
+        print(f"{size:>5} px: auto {row['auto']:.2f} s, fp32 {row['fp32']:.2f} s, peak {row['peak_mb']:.0f} MB")
+        rows.append(row)
+    return rows
+
+
+def quality(photo, style, size, warm_steps):
+    """Judged errors of each way of making the image, and its seconds and full-size passes."""
+    content, painting = sample(photo), sample(style)
+    made = {}
+    started = time.perf_counter()
+    made["universal"] = (universal(content, painting, size=size), time.perf_counter() - started)
+    for name, changes in (("default", {}), ("warm, short", dict(init="universal", steps=warm_steps)),
+                          ("warm, default's steps", dict(init="universal"))):  # fmt: skip
+        started = time.perf_counter()
+        made[name] = (transfer(content, painting, size=size, progress=False, **changes), time.perf_counter() - started)
+    image = made["default"][0].image
+    targets = judge_targets(content, painting, image.shape[-1], image.shape[-2])
+    row = {"photo": photo, "style": style, "held_out": photo in HELD_OUT}
+    for name, (result, seconds) in made.items():
+        scores = judge(result.image, content, painting, targets)
+        passes = result.passes if name != "universal" else 0
+        row[name] = dict(seconds=seconds, passes=passes, **{axis: scores[axis] for axis in AXES})
+    return row
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument("--quality-size", type=int, default=512)
+    parser.add_argument("--photos", nargs="+", default=["astronaut", "coffee", *HELD_OUT])
+    parser.add_argument("--styles", nargs="+", default=["brushstrokes", "great_wave", "mosaic"])
+    parser.add_argument("--warm-steps", type=int, nargs="+", default=[16, 8], help="per scale: 12 full-size passes")
+    parser.add_argument("--out", default="benchmarks/results/universal.json")
+    args = parser.parse_args()
+    report = {"speed": speed(args.sizes), "quality": []}
+    for photo in args.photos:
+        for style in args.styles:
+            row = quality(photo, style, args.quality_size, args.warm_steps)
+            report["quality"].append(row)
+            ratios = {name: " ".join(f"{row[name][a] / row['default'][a]:.2f}" for a in AXES)
+                      for name in ("universal", "warm, short", "warm, default's steps")}  # fmt: skip
+            print(f"{photo} × {style}: ÷ default (content style unused): {ratios}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1))
+    write_tables(report, args)
+
+
+def write_tables(report, args):
+    speed = [[f"{r['size']} px", f"{r['auto']:.2f}", f"{r['fp32']:.2f}", f"{r['peak_mb']:.0f}"]
+             for r in report["speed"]]  # fmt: skip
+    write_table("universal-speed", ["chelsea × great wave", "auto s", "fp32 s", "peak MB"], speed)
+    rows = []
+    for r in report["quality"]:
+        cells = []
+        for name in ("universal", "warm, short", "warm, default's steps"):
+            ratios = "/".join(f"{r[name][a] / r['default'][a]:.2f}" for a in AXES)
+            cells.append(f"{ratios} ({r[name]['passes']:.0f} passes, {r[name]['seconds']:.1f} s)")
+        default = r["default"]
+        rows.append([f"{r['photo']} × {r['style']}" + (" (held out)" if r["held_out"] else ""), *cells,
+                     f"{default['passes']:.0f} passes, {default['seconds']:.1f} s"])  # fmt: skip
+    warm = f"from universal, steps {args.warm_steps}"
+    steps = PRESETS["default"].steps
+    header = [f"{args.quality_size} px, ÷ default: content/style/unused", "universal", warm, f"from universal, {steps}",
+              "default"]  # fmt: skip
+    write_table("universal-quality", header, rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -368,7 +368,7 @@ CASES = [
     case("stylize-model-damaged", "stylize {damaged_pt} {photo} -o {out}", "a damaged stylekit fast model"),
     case("stylize-model-truncated", "stylize {cut_pt} {photo} -o {out}", "not a stylekit fast model"),
     case("stylize-model-from-the-future", "stylize {future_pt} {photo} -o {out}", "format version 99"),
-    case("stylize-model-unknown-name", "stylize picasso {photo} -o {out}", "no such model file (shipped models:"),
+    case("stylize-model-unknown-name", "stylize picasso {photo} -o {out}", "no such fast model file (shipped models:"),
     case("stylize-photo-missing", "stylize {model} {tmp}/nope.png -o {out}", "nope.png: no such file"),
     case("stylize-second-photo-not-an-image", "stylize {model} {photo} {notes} -o {outdir}", "notes.jpg: not an image"),
     case("stylize-photo-too-small", "stylize {model} {tiny} -o {out} --size 48", "8×8 px; images need at least 16"),

@@ -166,7 +166,7 @@ def test_foreign_and_future_model_files_are_refused(tmp_path):
     torch.save({"format": "stylekit-fast", "version": 99}, future)
     for path, message in ((text, "not a stylekit fast model"), (other, "not a stylekit fast model"),
                           (future, f"format version 99; this stylekit reads version {VERSION}"),
-                          (tmp_path / "none.pt", "no such model file")):  # fmt: skip
+                          (tmp_path / "none.pt", "no such fast model file")):  # fmt: skip
         with pytest.raises(StylekitError, match=message):
             load_fast(path)
 

@@ -35,7 +35,7 @@ class FastModel:
         weights = {k: v.detach().to("cpu", dtype) for k, v in self.net.state_dict().items()}
         thumbnail = None if self.thumbnail is None else (self.thumbnail * 255).round().to(torch.uint8)
         meta = dict(style=self.style, settings=self.settings, history=self.history, thumbnail=thumbnail)
-        _atomic_save(dict(format=FORMAT, version=VERSION, weights=weights, **meta, **(extra or {})), path)
+        atomic_save(dict(format=FORMAT, version=VERSION, weights=weights, **meta, **(extra or {})), path)
         return Path(path)
 
 
@@ -71,19 +71,8 @@ def _located(path):
 
 def read_model(path, device="auto"):
     """(the model, everything in the file): a checkpoint's optimiser state is among the latter."""
-    path = Path(path)
-    if not path.is_file():
-        raise StylekitError(f"{path}: no such model file (shipped models: {', '.join(shipped_models()) or 'none'})")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # pickle, zip and unpickling errors all mean the same to a user
-        raise StylekitError(f"{path}: not a stylekit fast model (unreadable as one)") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise StylekitError(f"{path}: not a stylekit fast model")
-    if data.get("version") != VERSION:
-        raise StylekitError(
-            f"{path}: a fast model of format version {data.get('version')}; this stylekit reads version {VERSION}"
-        )
+    shipped = f" (shipped models: {', '.join(shipped_models()) or 'none'})"
+    data = read_file(path, FORMAT, VERSION, "fast model", shipped)
     try:
         net = TransformNet()
         net.load_state_dict({k: v.float() for k, v in data["weights"].items()})
@@ -95,6 +84,27 @@ def read_model(path, device="auto"):
     return model, data
 
 
-def _atomic_save(data, path):
+def read_file(path, format, version, what, missing=""):
+    """The entries of a stylekit file of ``format`` and ``version`` (a fast model, a decoder: ``what``); a missing
+    file (``missing`` added to the message), any other file or another version is a one-line ``StylekitError``."""
+    path = Path(path)
+    if not path.is_file():
+        raise StylekitError(f"{path}: no such {what} file{missing}")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # pickle, zip and unpickling errors all mean the same to a user
+        raise StylekitError(f"{path}: not a stylekit {what} (unreadable as one)") from None
+    if not isinstance(data, dict) or data.get("format") != format:
+        other = data.get("format") if isinstance(data, dict) and isinstance(data.get("format"), str) else None
+        raise StylekitError(f"{path}: not a stylekit {what}" + (f" (a {other} file)" if other else ""))
+    if data.get("version") != version:
+        raise StylekitError(
+            f"{path}: a {what} of format version {data.get('version')}; this stylekit reads version {version}"
+        )
+    return data
+
+
+def atomic_save(data, path):
+    """``torch.save`` that never leaves a half-written file (``images.atomic_path``)."""
     with images.atomic_path(path) as tmp:
         torch.save(data, tmp)

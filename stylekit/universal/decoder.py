@@ -9,9 +9,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .. import images
 from ..device import pick_device
 from ..errors import SettingsError, StylekitError
+from ..fast.model import atomic_save, read_file
 from ..samples import DATA
 from ..vgg import LAYERS, channels, gatys_style_layers
 
@@ -83,8 +83,7 @@ class Decoder:
         weights = {k: v.detach().to("cpu", dtype) for k, v in self.net.state_dict().items()}
         data = dict(format=FORMAT, version=VERSION, level=self.level, width=self.net.width, weights=weights,
                     settings=self.settings, history=self.history, **(extra or {}))  # fmt: skip
-        with images.atomic_path(path) as tmp:
-            torch.save(data, tmp)
+        atomic_save(data, path)
         return Path(path)
 
 
@@ -127,20 +126,7 @@ def load_decoder(path, device="auto"):
 
 def read_decoder(path, device="auto"):
     """(the decoder, everything in the file): a checkpoint's optimiser state is among the latter."""
-    path = Path(path)
-    if not path.is_file():
-        raise StylekitError(f"{path}: no such decoder file")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # pickle, zip and unpickling errors all mean the same to a user
-        raise StylekitError(f"{path}: not a stylekit decoder (unreadable as one)") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        other = data.get("format") if isinstance(data, dict) and isinstance(data.get("format"), str) else None
-        raise StylekitError(f"{path}: not a stylekit decoder" + (f" (a {other} file)" if other else ""))
-    if data.get("version") != VERSION:
-        raise StylekitError(
-            f"{path}: a decoder of format version {data.get('version')}; this stylekit reads version {VERSION}"
-        )
+    data = read_file(path, FORMAT, VERSION, "decoder")
     try:
         net = DecoderNet(data["level"], data["width"])
         net.load_state_dict({k: v.float() for k, v in data["weights"].items()})

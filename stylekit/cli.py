@@ -178,7 +178,7 @@ def build_parser():
                           help=f"of {', '.join(LEVELS)} (default: all five, in that order)")  # fmt: skip
     decoders.add_argument("--photos", metavar="DIR", help="train on this folder's images (default: the bundled set)")
     decoders.add_argument("--out", default=str(SHIPPED), metavar="DIR",
-                          help="where decoder_<level>.pt go (default: data/models, beside the shipped)")  # fmt: skip
+                          help="a folder for decoder_<level>.pt, none there yet (default: data/models)")  # fmt: skip
     _add_options(decoders, DecoderOptions)
     clip = commands.add_parser("video", help="style a video (or a folder of frames) with temporal consistency")
     clip.add_argument("input", help="a video file, or a folder of frames")
@@ -330,6 +330,9 @@ def _train_decoders(args):
     if not folder.is_dir():
         raise StylekitError(f"output folder {folder} does not exist")
     options = _options(args, DecoderOptions)
+    there = [str(decoder_file(level, folder)) for level in args.levels if decoder_file(level, folder).exists()]
+    if there:  # the shipped ones among them: data/README.md says how they were made
+        raise StylekitError(f"{there[0]} exists: give --out another folder, or remove it to train it again")
     for i, level in enumerate(args.levels):
         output = decoder_file(level, folder)
         checkpoint = output.with_suffix(".checkpoint.pt")

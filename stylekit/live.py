@@ -10,10 +10,10 @@ A change is applied between two steps. A change of α, β or γ reweighs the obj
 settings keeps it; any other change rebuilds it (its targets, at the current image's size, or at a new size with
 the image resized), and the network passes only for the images and layers whose responses it has not seen. A
 change of what the image should look like (a new image, colours, style scale or blend) also moves the image part
-of the way back to the run's start: the old texture no longer pays, and the new objective is reached sooner
-from there (``FRESH_SHARE``). The optimiser starts afresh at every change: its state (Adam's gradient averages,
-L-BFGS's curvature pairs) describes the old objective. A change that fails (a setting out of range, an image too
-small) raises and leaves the run as it was.
+of the way back to the photo (``FRESH_SHARE``): the old texture no longer pays, and the new objective is reached
+sooner from there. The optimiser starts afresh at every change: its state (Adam's gradient averages, L-BFGS's
+curvature pairs) describes the old objective. A change that fails (a setting out of range, an image too small)
+raises and leaves the run as it was.
 """
 
 import contextlib
@@ -35,7 +35,7 @@ OPTIMISER = ("optimizer", "lr", "lbfgs_history")  # a new optimiser, the objecti
 IMAGES = ("content", "style", "mask")
 LIVE = {"optimizer": "lbfgs", "lr": 1.0, "size": 256}  # a live run's defaults, chosen by benchmarks/live.py
 RESTYLE = (*IMAGES, "colours", "style_scale", "style_blend")  # changes of what the image should look like
-FRESH_SHARE = 0.45  # of the run's start mixed into the image after a restyle (benchmarks/live.py, docs/live.md)
+FRESH_SHARE = 0.45  # of the photo (init's image) mixed in after a restyle (benchmarks/live.py, docs/live.md)
 ONE_SCALE = {"scales": 1, "steps": 1}  # a live run has no schedule: it steps until stopped
 
 
@@ -213,12 +213,18 @@ class _Remembered:
 
     @contextlib.contextmanager
     def building(self):
-        self.active, self.used = True, set()
+        """A build's passes are remembered; a build that fails leaves the encoder and the memory as they were (the
+        run's stage keeps stepping through them)."""
+        before, self.active, self.used = (self.encoder, dict(self.kept)), True, set()
         try:
             yield
+        except BaseException:
+            self.encoder, self.kept = before
+            raise
+        else:
+            self.kept = {key: value for key, value in self.kept.items() if key in self.used}
         finally:
             self.active = False
-            self.kept = {key: value for key, value in self.kept.items() if key in self.used}
 
     def __call__(self, image, layers):
         if not self.active or torch.is_grad_enabled():

@@ -419,6 +419,7 @@ CASES = [
     case("train-decoders-size-below-64", DECODERS + " --size 32", "size must be an integer >= 64"),
     case("train-decoders-out-missing", DECODERS + " --out {tmp}/missing", "does not exist"),
     case("train-decoders-lr-nan", DECODERS + " --lr nan", "lr must be a finite number > 0"),
+    case("train-decoders-never-replaces-one", DECODERS.replace("{outdir}", "{fake_decoders}"), "exists: give --out"),
     # video
     case("video-not-a-video", "video {notes_mp4} {style} -o {video_out}" + V, "not a video this FFmpeg can decode"),
     case("video-truncated", "video {cut_mp4} {style} -o {video_out}" + V, "not a video this FFmpeg can decode"),

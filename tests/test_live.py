@@ -140,3 +140,16 @@ def test_a_rebuild_passes_the_network_only_for_what_changed(photo, texture):
     fresh = transfer(photo, load_image(texture, 40), steps=1, scales=1, start=start, progress=False, **TINY,
                      style_layers={"relu2_1": 1.0, "relu4_1": 1.0})  # fmt: skip
     assert live.run(1)["style"] == pytest.approx(fresh.history["style"][0], rel=1e-4)  # the remembered targets
+
+
+def test_a_failed_rebuild_leaves_the_network_the_run_steps_through(photo, texture, tmp_path):
+    live = LiveTransfer(photo, texture, **TINY)
+    live.run(2)
+    remembered = live._stage.objective.model
+    encoder, losses = remembered.encoder, live.run(1)
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (8, 8), "red").save(tiny)
+    with pytest.raises(ImageError, match="px"):
+        live.update(normalization="thesis", style=tiny)  # a new network, then a failure
+    assert remembered.encoder is encoder and live.settings.normalization == "model"
+    assert live.run(1)["total"] < losses["total"]  # still stepping the old objective through the old network

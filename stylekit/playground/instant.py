@@ -21,7 +21,8 @@ FAST, UNIVERSAL = "fast model", "any painting"
 class Instant:
     def __init__(self, photo_picker, folder="."):
         self.photo = photo_picker
-        trained = sorted(str(p) for p in Path(folder).glob("*.pt") if not p.name.endswith(".checkpoint.pt"))
+        trained = sorted(str(p) for p in Path(folder).glob("*.pt")
+                         if not p.name.endswith(".checkpoint.pt") and not p.name.startswith("decoder_"))  # fmt: skip
         self.method = w.ToggleButtons(options=[FAST, UNIVERSAL], value=FAST, description="how")
         self.model = w.Dropdown(options=shipped_models() + trained, description="style")
         self.painting = ImagePicker("painting", samples.styles(), "great_wave")

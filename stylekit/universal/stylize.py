@@ -1,6 +1,7 @@
 """``universal``: any style on a photo without training for that style (Li et al. 2017), coarse to fine: at each
 level, deepest first, the image is encoded, its features whitened and coloured with the style's, and decoded."""
 
+import threading
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from ..errors import ImageError, SettingsError, StylekitError
 from ..losses import blend_weights
 from ..result import Result
 from ..settings import CHOICES
+from ..transfer import _listed
 from ..vgg import pools_before
 from ..weights import cached_vgg
 from .decoder import LEVELS, Decoder, check_level, load_decoder, load_decoders
@@ -60,7 +62,7 @@ def universal(content, style, *, size=512, strength=1.0, levels=None, decoders=N
     masks_now = [images.load_mask(m, photo.shape[-1], photo.shape[-2]).to(device) for m in masks] or None
     vgg = cached_vgg("vgg19", "original", "max", str(device), dtype)
     started = time.perf_counter()
-    with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+    with torch.no_grad(), torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
         encoded = [_remembered(vgg, x, list(chosen)) for x in style_images]  # one pass each, to the deepest level
         image = start
         for i, (level, decoder) in enumerate(chosen.items()):
@@ -95,13 +97,20 @@ def _through(encode, vgg, decoder, image, style_features, strength, blend, masks
 _REMEMBERED, REMEMBER = {}, 2
 
 
+_REMEMBERING = threading.Lock()  # the playground's tabs may call from two threads
+
+
 def _remembered(vgg, image, layers):
     key = (vgg, images.fingerprint(image), tuple(layers))
-    if key not in _REMEMBERED:
-        while len(_REMEMBERED) >= REMEMBER:
-            _REMEMBERED.pop(next(iter(_REMEMBERED)))
-        _REMEMBERED[key] = vgg(image, layers)
-    return _REMEMBERED[key]
+    with _REMEMBERING:
+        features = _REMEMBERED.get(key)
+    if features is None:
+        features = vgg(image, layers)
+        with _REMEMBERING:
+            while len(_REMEMBERED) >= REMEMBER:
+                _REMEMBERED.pop(next(iter(_REMEMBERED)))
+            _REMEMBERED[key] = features
+    return features
 
 
 def _encoded(vgg, image, layers):
@@ -127,10 +136,6 @@ def _decoders(decoders, levels, device):
                 raise StylekitError(f"the decoder given for {level} is one for {found[level].level}")
             found[level].net.to(device)
     return {level: found[level] for level in sorted(found, key=LEVELS.index, reverse=True)}
-
-
-def _listed(x):
-    return [] if x is None else list(x) if isinstance(x, (list, tuple)) else [x]
 
 
 def _label(source, kind):

@@ -73,7 +73,7 @@ def train_fast(style, photos=None, *, checkpoint=None, progress=True, stop=None,
     with torch.random.fork_rng(devices=[]):  # reproducible weights and crops; the caller's RNG is left alone
         torch.manual_seed(o.seed)
         objective = Objective.for_settings(vgg, photo_batch(), style_image, s)  # each step sets its own content
-        history = {k: [] for k in (*TERMS, "seconds")}
+        history = empty_history(TERMS)
         model, optimizer = start_or_resume(
             checkpoint, settings, lambda: FastModel(TransformNet().to(device), name, settings, history),
             lambda path: read_model(path, device),
@@ -189,6 +189,11 @@ def train_loop(model, step_terms, optimizer, options, save, progress=True, stop=
             save()
             return "interrupted"
     return None
+
+
+def empty_history(terms):
+    """A training's loss record before its first step: each term, and 'seconds'."""
+    return {k: [] for k in (*terms, "seconds")}
 
 
 def resume_state(optimizer):

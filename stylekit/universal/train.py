@@ -13,7 +13,15 @@ from torch.nn.functional import mse_loss
 from ..device import pick_device, pick_dtype
 from ..errors import StylekitError
 from ..fast.photos import read_photos
-from ..fast.train import check_schedule, checked_options, random_crops, resume_state, start_or_resume, train_loop
+from ..fast.train import (
+    check_schedule,
+    checked_options,
+    empty_history,
+    random_crops,
+    resume_state,
+    start_or_resume,
+    train_loop,
+)
 from ..settings import option
 from ..weights import cached_vgg
 from .decoder import WIDTH, Decoder, DecoderNet, check_level, read_decoder
@@ -61,10 +69,11 @@ def train_decoder(level, photos=None, *, checkpoint=None, progress=True, stop=No
     vgg = cached_vgg("vgg19", "original", "max", str(device), dtype)
     with torch.random.fork_rng(devices=[]):  # reproducible weights and crops; the caller's RNG is left alone
         torch.manual_seed(o.seed)
-        model, optimizer = start_or_resume(
-            checkpoint, settings, lambda: Decoder(DecoderNet(level, o.width).to(device), settings, _empty_history()),
-            lambda path: read_decoder(path, device),
-        )  # fmt: skip
+
+        def new():
+            return Decoder(DecoderNet(level, o.width).to(device), settings, empty_history(TERMS))
+
+        model, optimizer = start_or_resume(checkpoint, settings, new, lambda path: read_decoder(path, device))
         # bf16 where VGG runs in it: the decoder's convolutions too (its weights and the optimiser stay fp32).
         autocast = torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)
 
@@ -94,7 +103,3 @@ def reconstruction_terms(vgg, level, output, photos, target, feature_weight):
     target = target.float()
     features = mse_loss(vgg(output, [level])[level].float(), target) / target.square().mean().clamp_min(1e-12)
     return dict(pixels=pixels, features=features, total=pixels + feature_weight * features)
-
-
-def _empty_history():
-    return {k: [] for k in (*TERMS, "seconds")}

@@ -179,17 +179,24 @@ def measure_run(**settings):
     s = resolve("default", settings)
     device = pick_device(s.device)
     dtype = pick_dtype(s.precision, device)
-    # On a GPU the first pass at a shape autotunes cuDNN (weights.cached_vgg), trying algorithms with workspaces
-    # as large as the free memory allows (8 GiB on an H200): warm up at the run's own shapes, so that the peak
-    # is what the run needs.
-    warm = dict(steps=1) if device.type == "cuda" else dict(size=64, tile=0, steps=1, scales=1)
-    transfer(sample("astronaut"), sample("mosaic"), **{**settings, **warm}, progress=False)
+    transfer(sample("astronaut"), sample("mosaic"), **{**settings, **warm_up(s, device)}, progress=False)
     with PeakMemory(device) as peak:
         transfer(sample("astronaut"), sample("mosaic"), **settings, progress=False)
     width, height = images.target_size(*images.open_image(sample("astronaut")).size, s.size)
     tile = s.tile if s.tile not in (0, "auto") and s.tile < max(width, height) else None
     estimated = estimate_bytes(s, width, height, dtype, tile, device) - weight_bytes(dtype)
     return peak.added_mb * 2**20, estimated
+
+
+def warm_up(s, device):
+    """Changes to settings ``s`` for ``measure_run``'s warm-up run on ``device``. On a GPU the first pass at a
+    shape autotunes cuDNN (weights.cached_vgg), trying algorithms with workspaces as large as the free memory
+    allows (8 GiB on an H200): a step at each of the run's own scales, so that the peak is what the run needs."""
+    from .settings import scale_plan
+
+    if device.type == "cuda":
+        return dict(steps=[1] * len(scale_plan(s.size, s.steps, s.scales)))
+    return dict(size=64, tile=0, steps=1, scales=1)
 
 
 def measure_in_fresh_process(**settings):

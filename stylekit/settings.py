@@ -191,6 +191,9 @@ PRESETS = {
     "default": Settings(),
     # Style over content, at the balance of pastiche's defaults (docs/presets.md, docs/performance.md).
     "strong": Settings(style_weight=200.0, scales=3, steps=240),
+    # The default's objective started from stylekit.universal's image, where the style is already set: full-size
+    # steps refine the content, so one scale up to 512 px (docs/presets.md, docs/universal.md).
+    "warm": Settings(init="universal", steps=25),
 }
 
 

@@ -4,7 +4,8 @@ import torch
 from stylekit import PRESETS, SettingsError, transfer
 from stylekit.device import pick_dtype
 from stylekit.losses import Objective
-from stylekit.memory import activations_per_pixel, choose_tile, estimate_bytes, measure_in_fresh_process
+from stylekit.memory import activations_per_pixel, choose_tile, estimate_bytes, measure_in_fresh_process, warm_up
+from stylekit.settings import scale_plan
 from stylekit.vgg import VGG
 
 CPU = torch.device("cpu")
@@ -83,6 +84,15 @@ def test_a_finest_scale_that_cannot_fit_is_refused_before_any_target_is_made(pho
     with pytest.raises(SettingsError, match="a 96×72 run needs about"):
         transfer(photo, texture, size=96, steps=[3, 3], progress=False)
     assert made == []
+
+
+@pytest.mark.parametrize("changes", [dict(size=1024), dict(size=512, steps=30, scales=3), dict(size=[640, 200])])
+def test_a_gpu_warm_up_passes_every_scale_the_run_will(changes):
+    s = PRESETS["default"].replace(**changes)
+    sizes = [size for size, _ in scale_plan(s.size, s.steps, s.scales)]
+    warm = s.replace(**warm_up(s, torch.device("cuda")))
+    assert [(size, 1) for size in sizes] == scale_plan(warm.size, warm.steps, warm.scales)
+    assert len(sizes) > 1  # a one-scale run would not tell
 
 
 @pytest.mark.device

@@ -6,13 +6,14 @@ import pytest
 import torch
 from PIL import Image
 
-from stylekit import gram, train_decoder, transfer, universal
+from stylekit import PRESETS, gram, train_decoder, transfer, universal
 from stylekit.cli import main
 from stylekit.errors import ImageError, SettingsError, StylekitError
 from stylekit.fast import FastModel, TransformNet, load_fast
 from stylekit.images import load_image, read_settings
 from stylekit.live import LiveTransfer
 from stylekit.samples import sample
+from stylekit.settings import scale_plan
 from stylekit.universal import Decoder, DecoderNet, load_decoder, load_decoders, whiten_colour
 from stylekit.universal.decoder import decoder_file
 from stylekit.weights import cached_vgg
@@ -272,7 +273,7 @@ def test_the_cli_refuses_bad_input_in_one_line_and_writes_nothing(tmp_path, fold
     assert sorted(tmp_path.iterdir()) == before
 
 
-def test_transfer_and_a_live_run_can_start_from_the_universal_image():
+def test_transfer_its_warm_preset_and_a_live_run_can_start_from_the_universal_image():
     photo, style = sample("chelsea"), sample("mosaic")
     run = dict(size=48, steps=2, scales=1, progress=False, precision="fp32")
     start = universal(photo, style, size=[48, 32], precision="fp32").image  # the shipped decoders
@@ -280,5 +281,9 @@ def test_transfer_and_a_live_run_can_start_from_the_universal_image():
     assert warm.history["total"] == pytest.approx(same.history["total"], rel=1e-5)
     assert warm.history["total"][0] != pytest.approx(cold.history["total"][0], rel=1e-2)  # the test can tell
     assert warm.settings["init"] == "universal"
+    preset = transfer(photo, style, "warm", size=48, steps=2, progress=False, precision="fp32")  # one scale: auto
+    assert preset.history["total"] == pytest.approx(same.history["total"], rel=1e-5)
+    preset = PRESETS["warm"]  # the default's cost at 512 px, all of it at full size
+    assert scale_plan(512, preset.steps, preset.scales) == [(512, 25)]
     live = LiveTransfer(photo, style, init="universal", size=48, precision="fp32")
     torch.testing.assert_close(live._pixels.detach(), start)

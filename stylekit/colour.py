@@ -22,14 +22,16 @@ def match_colours(style, content):
     """``style`` recoloured so its pixels' mean and covariance equal ``content``'s (linear colour transfer)."""
     s, c = style.flatten(2)[0].double(), content.flatten(2)[0].double()  # 3 × pixels
     mean_s, mean_c = s.mean(1, keepdim=True), c.mean(1, keepdim=True)
-    transform = _sqrtm(torch.cov(c)) @ torch.linalg.inv(_sqrtm(torch.cov(s) + 1e-6 * torch.eye(3, dtype=s.dtype)))
+    transform = sqrtm(torch.cov(c)) @ torch.linalg.inv(sqrtm(torch.cov(s) + 1e-6 * torch.eye(3, dtype=s.dtype)))
     out = transform @ (s - mean_s) + mean_c
     return out.reshape(style.shape).to(style.dtype).clamp(0, 1)
 
 
-def _sqrtm(matrix):
+def sqrtm(matrix):
+    """The square root of a covariance matrix (symmetric, positive semi-definite): the colouring of
+    ``match_colours`` here and of universal's ``whiten_colour``."""
     values, vectors = torch.linalg.eigh(matrix)
-    return vectors @ torch.diag(values.clamp_min(0).sqrt()) @ vectors.T
+    return vectors @ torch.diag(values.clamp_min(0).sqrt()) @ vectors.T  # eigh rounds zeros to ±1e-17
 
 
 def luminance(image, like=None):

@@ -40,8 +40,14 @@ class FastModel:
 
 
 def shipped_models():
-    # universal style transfer's decoders share the folder (universal/decoder.py): they style nothing alone
-    return sorted(p.stem for p in SHIPPED.glob("*.pt") if not p.name.startswith("decoder_"))
+    return [p.stem for p in model_files(SHIPPED)]
+
+
+def model_files(folder):
+    """The fast models in ``folder``: its ``*.pt`` files but training checkpoints and universal style transfer's
+    decoders (they share data/models, universal/decoder.py, and style nothing alone)."""
+    return sorted(p for p in Path(folder).glob("*.pt")
+                  if not p.name.endswith(".checkpoint.pt") and not p.name.startswith("decoder_"))  # fmt: skip
 
 
 def load_fast(path, device="auto"):

@@ -5,11 +5,10 @@ Fast models are the shipped ones (data/models) and any ``*.pt`` model in the fol
 (``stylekit train STYLE -o name.pt`` puts one there); paintings are the bundled style images or an upload.
 """
 
-from pathlib import Path
-
 from .. import images, samples
 from ..errors import StylekitError, need
 from ..fast import cached_fast, shipped_models, stylize
+from ..fast.model import model_files
 from ..universal import universal
 from .widgets import ImagePicker, error_html, labelled, thumbnail
 
@@ -21,8 +20,7 @@ FAST, UNIVERSAL = "fast model", "any painting"
 class Instant:
     def __init__(self, photo_picker, folder="."):
         self.photo = photo_picker
-        trained = sorted(str(p) for p in Path(folder).glob("*.pt")
-                         if not p.name.endswith(".checkpoint.pt") and not p.name.startswith("decoder_"))  # fmt: skip
+        trained = [str(p) for p in model_files(folder)]
         self.method = w.ToggleButtons(options=[FAST, UNIVERSAL], value=FAST, description="how")
         self.model = w.Dropdown(options=shipped_models() + trained, description="style")
         self.painting = ImagePicker("painting", samples.styles(), "great_wave")

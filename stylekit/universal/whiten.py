@@ -8,6 +8,7 @@ mean. The decoder of that level then turns the features back into an image.
 
 import torch
 
+from ..colour import sqrtm
 from ..errors import ImageError, SettingsError
 from ..losses import blend_weights
 
@@ -92,9 +93,7 @@ def _transform(f, source, target):
     values, vectors = torch.linalg.eigh(covariance)
     values = values.clamp_min(EPSILON * values.mean().clamp_min(0))
     whiten = vectors @ torch.diag(values.rsqrt()) @ vectors.T
-    values, vectors = torch.linalg.eigh(target_covariance)
-    colour = vectors @ torch.diag(values.clamp_min(0).sqrt()) @ vectors.T  # eigh rounds zeros to ±1e-17
-    transform = (colour @ whiten).to(f.dtype)
+    transform = (sqrtm(target_covariance) @ whiten).to(f.dtype)
     return transform @ (f - mean.to(f.dtype)[:, None]) + target_mean.to(f.dtype)[:, None]
 
 

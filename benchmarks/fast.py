@@ -25,9 +25,9 @@ from report import write_table
 
 from stylekit import load_fast, sample, stylize, train_fast, transfer
 from stylekit.fast import SHIPPED, shipped_models
-from stylekit.fast.photos import HELD_OUT
 from stylekit.fast.train import TrainOptions
 from stylekit.judge import judge, judge_targets
+from stylekit.photos import HELD_OUT
 
 SEEN = ("astronaut", "coffee")
 MEMORY = """

@@ -28,7 +28,7 @@ import torch
 from stylekit import load_fast, sample, stylize, train_fast, transfer, video
 from stylekit.device import PRECISION_VARIABLE, fast_bf16, pick_device, pick_dtype
 from stylekit.images import save_png
-from stylekit.memory import measure_in_fresh_process
+from stylekit.measure import measure_in_fresh_process
 from stylekit.samples import DATA
 from stylekit.video import read_frames
 

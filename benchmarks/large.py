@@ -37,7 +37,7 @@ from report import write_table
 from stylekit import PRESETS, sample, transfer
 from stylekit.images import load_image
 from stylekit.judge import judge
-from stylekit.memory import measure_in_fresh_process
+from stylekit.measure import measure_in_fresh_process
 from stylekit.tiles import layout
 
 RUNS = {

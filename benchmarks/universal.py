@@ -8,7 +8,7 @@
 2. Quality at --quality-size: ``stylekit.judge``'s content, style and unused-layer errors of ``universal``'s
    image, and of the ``warm`` preset (``transfer`` started from it, one scale) with --warm-steps and with its own
    25 steps, each divided by the default's (``transfer`` from the photo, the same 25 full-size passes). Photos
-   seen by the decoders' training and photos held out of it (``fast.photos.HELD_OUT``), each with every style.
+   seen by the decoders' training and photos held out of it (``photos.HELD_OUT``), each with every style.
 
 Writes the tables universal-speed and universal-quality in docs/performance.md.
 """
@@ -23,8 +23,8 @@ from pathlib import Path
 from report import write_table
 
 from stylekit import sample, transfer, universal
-from stylekit.fast.photos import HELD_OUT
 from stylekit.judge import AXES, judge, judge_targets
+from stylekit.photos import HELD_OUT
 from stylekit.settings import PRESETS
 
 MEMORY = """

@@ -1,60 +1,56 @@
 """stylekit: neural style transfer (Gatys et al.) with VGG16/VGG19, small enough to read in one sitting.
 
 The transfer path, after notebook 4: vgg.py (named layers) -> losses.py (Gram matrices, the objective) ->
-transfer.py (``optimise``, notebook 4's loop, then the scales around it); result.py is what it returns and
-settings.py what decides it. The core's other modules are side rooms, read when needed: weights.py, device.py,
-memory.py, images.py, colour.py, judge.py, errors.py, cli.py. Features are packages: fast/ (Johnson et al.'s
-fast models and their training), universal/ (Li et al.'s whitening and colouring transform and its decoders),
-video/ (Ruder et al.), tiles/ (images too large for one pass), playground/ (the widgets, one module per tab);
-beyond_gram.py holds the histogram and MRF style losses, batch.py batch runs.
+stages.py (each scale's images and objective) -> transfer.py (``optimise``, notebook 4's loop, then the run) and
+steps.py (what every loop records); result.py is what it returns and settings.py what decides it. docs/design.md
+has every module in the order to read them.
+
+``import stylekit`` is light: each name below is imported when first used (torch takes seconds to load), so the
+command line is in control, Ctrl-C included, from its first instant.
 """
 
-from .errors import ImageError, SettingsError, StylekitError, WeightsUnavailable
-from .fast import FastModel, TransformNet, load_fast, stylize
-from .fast.train import train_fast
-from .images import load_image, read_settings, save_png, to_pil
-from .losses import Objective, content_loss, gram, style_layer_loss, tv_loss
-from .result import Result
-from .samples import sample
-from .settings import CHOICES, PRESETS, Settings
-from .transfer import optimise, transfer
-from .universal import train_decoder, universal
-from .vgg import LAYERS, VGG
-from .video import video
-from .weights import available, load_vgg
+import importlib
+import sys
+import types
 
-__all__ = [
-    "CHOICES",
-    "LAYERS",
-    "PRESETS",
-    "VGG",
-    "FastModel",
-    "ImageError",
-    "Objective",
-    "Result",
-    "Settings",
-    "SettingsError",
-    "StylekitError",
-    "TransformNet",
-    "WeightsUnavailable",
-    "available",
-    "content_loss",
-    "gram",
-    "load_fast",
-    "load_image",
-    "load_vgg",
-    "optimise",
-    "read_settings",
-    "sample",
-    "save_png",
-    "style_layer_loss",
-    "stylize",
-    "to_pil",
-    "train_decoder",
-    "train_fast",
-    "transfer",
-    "tv_loss",
-    "universal",
-    "video",
-]
+# Each public name and the module it comes from.
+_PUBLIC = {
+    ".errors": ("ImageError", "SettingsError", "StylekitError", "WeightsUnavailable"),
+    ".fast": ("FastModel", "TransformNet", "load_fast", "stylize"),
+    ".fast.train": ("train_fast",),
+    ".images": ("load_image", "read_settings", "save_png", "to_pil"),
+    ".losses": ("Objective", "content_loss", "gram", "style_layer_loss", "tv_loss"),
+    ".result": ("Result",),
+    ".samples": ("sample",),
+    ".settings": ("CHOICES", "PRESETS", "Settings"),
+    ".transfer": ("optimise", "transfer"),
+    ".universal": ("universal",),
+    ".universal.train": ("train_decoder",),
+    ".vgg": ("LAYERS", "VGG"),
+    ".video": ("video",),
+    ".weights": ("available", "load_vgg"),
+}
+_HOME = {name: module for module, names in _PUBLIC.items() for name in names}
+__all__ = sorted(_HOME)
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    if name not in _HOME:
+        raise AttributeError(f"module 'stylekit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOME[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+class _Package(types.ModuleType):
+    """Loading the module ``stylekit/transfer.py`` (or the packages ``universal``, ``video``) would make
+    ``stylekit.transfer`` that module; it stays the function of that name, as ``from stylekit import transfer``
+    gives."""
+
+    def __setattr__(self, name, value):
+        if not (isinstance(value, types.ModuleType) and name in _HOME):
+            super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -20,7 +20,7 @@ from . import images
 from .errors import ImageError, StylekitError, need
 from .fast import cached_fast, check_options, recorded_settings, stylize
 from .judge import judge
-from .memory import PeakMemory
+from .measure import PeakMemory
 from .settings import resolve
 from .transfer import transfer
 from .video import video

@@ -238,9 +238,6 @@ def _main(argv):
     except StylekitError as e:
         print(f"stylekit: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("stylekit: interrupted before the first step; nothing written", file=sys.stderr)
-        return 130
 
 
 def _given(args, skip=()):

@@ -127,6 +127,31 @@ def as_tensor(source, size, name="image"):
     return resize_tensor(image, target) if torch.is_tensor(image) else to_tensor(resize(image, target))
 
 
+def check_side(image, label, smallest, needs, size=None):
+    """Refuses ``image`` (a tensor, resized for a run) when its shorter side is under ``smallest`` px: the one message
+    of every front door, naming the image (``label``), its size, and what ``needs`` more."""
+    width, height = image.shape[-1], image.shape[-2]
+    if min(width, height) < smallest:
+        at = "" if size is None else f" at size {size!r}"
+        raise ImageError(f"{label} is {width}×{height} px{at}; {needs} needs at least {smallest} px per side")
+
+
+def as_list(images):
+    """One image (or None) or several, as a list: styles and masks come either way."""
+    return [] if images is None else list(images) if isinstance(images, (list, tuple)) else [images]
+
+
+def file_names(**inputs):
+    """The inputs given as files, for a result's settings (a PNG's metadata): {name: path, or [paths] for a list};
+    an input that is not all files (an image in memory) is left out."""
+    named = {}
+    for name, value in inputs.items():
+        files = [str(x) for x in as_list(value) if isinstance(x, (str, Path))]
+        if files and len(files) == len(as_list(value)):
+            named[name] = files if isinstance(value, (list, tuple)) else files[0]
+    return named
+
+
 def check_size(size):
     """``size`` if it is None, a positive int or (width, height) of them; else a ``SettingsError``."""
 

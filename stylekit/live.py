@@ -17,18 +17,17 @@ raises and leaves the run as it was.
 """
 
 import contextlib
-import math
 import threading
-import time
 
 import torch
 
-from . import colour, images
-from .errors import SettingsError
+from . import colour, images, stages
 from .judge import judge, judge_targets
+from .losses import TERMS
 from .result import Result
 from .settings import resolve
-from .transfer import TERMS, _build_stages, _initial_image, _listed, make_optimizer, take_step, universal_start
+from .steps import Steps
+from .transfer import make_optimizer, take_step
 
 WEIGHTS = {"content_weight": "content", "style_weight": "style", "tv_weight": "tv"}  # reweighed in place
 OPTIMISER = ("optimizer", "lr", "lbfgs_history")  # a new optimiser, the objective kept
@@ -50,21 +49,20 @@ class LiveTransfer:
         self.inputs = {"content": content, "style": style, "mask": mask}
         self.settings = resolve(preset, {**LIVE, **settings, **ONE_SCALE})
         self.callback, self.callback_every = callback, callback_every
-        self.history = {k: [] for k in (*TERMS, "seconds", "passes")}
+        self._stopping = threading.Event()
+        self._steps = Steps(history={k: [] for k in (*TERMS, "seconds", "passes")}, stop=self._stopping, progress=False)
+        self.history = self._steps.history
         self.changes = []  # (step, {what changed}) for every update
         self.error = None  # why the background run ended, when it failed
-        self._lock, self._stopping, self._thread = threading.Lock(), threading.Event(), None
+        self._lock, self._thread = threading.Lock(), None
         self._judging = None  # (content, style, shape, the judge's targets for them)
         self._targets = _Remembered()
         self._stage = self._build(self.settings, self.inputs)
         if start is None and self.settings.init == "universal":
-            start = universal_start(self.settings, self._stage, content, style, mask)
-        first = (
-            _initial_image(self.settings, self._stage) if start is None else _carried(start, self._stage, self.settings)
-        )
-        self._pixels = _leaf(first)
+            start = stages.universal_start(self.settings, self._stage, content, style, mask)
+        first = stages.start_image(self.settings, self._stage) if start is None else self._carried(start)
+        self._pixels = stages.leaf(first)
         self._optimizer = self._new_optimizer()
-        self._started = time.perf_counter()
 
     @property
     def step(self):
@@ -115,15 +113,15 @@ class LiveTransfer:
             s = self.settings.replace(**changes, **ONE_SCALE)
             moved = restyled or s.size != self.settings.size
             if same_images and set(changes) <= {*WEIGHTS, *OPTIMISER}:
-                self._stage.objective.weights.update({WEIGHTS[k]: v for k, v in changes.items() if k in WEIGHTS})
+                self._stage.objective.reweigh(**{WEIGHTS[k]: v for k, v in changes.items() if k in WEIGHTS})
             else:  # everything new is made before anything is replaced: a failure leaves the run as it was
                 stage = self._build(s, inputs)
                 was_luminance = self.settings.colours == "luminance"
-                image = _carried(self._stage.present(self._pixels.detach()) if was_luminance else self._pixels,
-                                 stage, s)  # fmt: skip
+                image = self._stage.present(self._pixels.detach()) if was_luminance else self._pixels
+                image = self._carried(image, stage, s)
                 if restyled:
-                    image = (1 - FRESH_SHARE) * image + FRESH_SHARE * _initial_image(s, stage)
-                self._pixels, self._stage = _leaf(image), stage
+                    image = (1 - FRESH_SHARE) * image + FRESH_SHARE * stages.start_image(s, stage)
+                self._pixels, self._stage = stages.leaf(image), stage
             self.settings, self.inputs = s, inputs
             self._optimizer = self._new_optimizer()
             self.changes.append((self.step, given))
@@ -132,7 +130,7 @@ class LiveTransfer:
     def judged(self):
         """The latest image judged against the content and the (first) style image (``stylekit.judge``: one ruler
         whatever the objective, so a style layer dropped from the objective shows its error rising)."""
-        image, content, style = self.image, self.inputs["content"], _listed(self.inputs["style"])[0]
+        image, content, style = self.image, self.inputs["content"], images.as_list(self.inputs["style"])[0]
         j = self._judging
         if j is None or j[0] is not content or j[1] is not style or j[2] != image.shape:
             self._judging = j = (
@@ -153,9 +151,15 @@ class LiveTransfer:
 
     def _build(self, s, inputs):
         with self._targets.building():
-            (stage,) = _build_stages(s, inputs["content"], _listed(inputs["style"]), _listed(inputs["mask"]), {},
-                                     wrap=self._targets.wrap)  # fmt: skip
+            (stage,) = stages.build(s, inputs["content"], inputs["style"], inputs["mask"], wrap=self._targets.wrap)
         return stage
+
+    def _carried(self, image, stage=None, settings=None):
+        """``image`` (in colour) as ``stage`` optimises it (default: the current one): at its size, and in luminance
+        when ``settings`` ask."""
+        stage, settings = stage or self._stage, settings or self.settings
+        image = images.resize_tensor(image.detach(), stage.reference).to(stage.reference.device)
+        return colour.luminance(image) if settings.colours == "luminance" else image
 
     def _new_optimizer(self):
         s = self.settings
@@ -164,12 +168,8 @@ class LiveTransfer:
     def _one_step(self):
         with self._lock:
             losses = {k: float(v) for k, v in take_step(self._optimizer, self._pixels, self._stage.objective).items()}
-            if not all(map(math.isfinite, losses.values())):
-                raise SettingsError(f"the loss became {losses['total']} at step {self.step + 1}; lower lr")
-            for k in TERMS:
-                self.history[k].append(losses[k])
-            self.history["seconds"].append(time.perf_counter() - self._started)
-            self.history["passes"].append(self.step)  # one VGG evaluation a step, at the run's one size
+            self._steps.record(losses, passes=self.step + 1)  # one VGG evaluation a step, at the run's one size
+            self._steps.checked(losses)
             image = self._stage.present(self._pixels.detach()).cpu() if self._callback_due() else None
         if image is not None:
             self.callback(self.step, losses, image)
@@ -180,21 +180,10 @@ class LiveTransfer:
 
     def _work(self):
         try:
-            while not self._stopping.is_set():
+            while not self._steps.stopped():
                 self._one_step()
         except Exception as e:  # kept for the page to show; the image stays the last good one
             self.error = f"{type(e).__name__}: {e}"
-
-
-def _leaf(image):
-    """The pixels to optimise: a copy (a ``start`` given stays as it was), contiguous (L-BFGS flattens a view)."""
-    return image.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
-
-
-def _carried(image, stage, settings):
-    """``image`` (in colour) as ``stage`` optimises it: at its size, and in luminance when ``settings`` ask."""
-    image = images.resize_tensor(image.detach(), stage.reference).to(stage.reference.device)
-    return colour.luminance(image) if settings.colours == "luminance" else image
 
 
 class _Remembered:

@@ -7,6 +7,7 @@ optimisation runs on.
 """
 
 import warnings
+from dataclasses import dataclass
 
 import torch
 
@@ -14,6 +15,7 @@ from .beyond_gram import HistogramLoss, MRFLoss
 from .errors import SettingsError
 
 EMPTY_MASK = 1e-8  # M of a mask that is black everywhere: clamped, so its Gram matrix is 0, not NaN
+TERMS = ("content", "style", "tv", "total")  # what an objective returns, and every run's history records
 
 
 def content_loss(features, target):
@@ -42,13 +44,13 @@ def relative_error(x, target):
 
 
 def gram_sums(features, mask=None):
-    """(F Fᵀ, M): ``gram``'s numerator and denominator, the fast way (``SelfProduct``). Both are sums over
-    positions, so tiles can add theirs up (tiles/)."""
-    # (M, N) positions × filters: a view, not a copy, of the channels_last activations VGG produces.
-    f = features.permute(0, 2, 3, 1).reshape(-1, features.shape[-3])
+    """(F Fᵀ, M) for each image of a batch (B, N, H, W): ``gram``'s numerator (B, N, N) and denominator, the fast
+    way (``SelfProduct``). Both are sums over positions, so tiles can add theirs up (tiles/)."""
+    # (B, M, N) positions × filters: a view, not a copy, of the channels_last activations VGG produces.
+    f = features.permute(0, 2, 3, 1).reshape(features.shape[0], -1, features.shape[-3])
     if mask is None:
-        return SelfProduct.apply(f), f.shape[0]
-    m = _mask_at(mask, features).reshape(-1, 1)
+        return SelfProduct.apply(f), f.shape[1]
+    m = _mask_at(mask, features).reshape(1, -1, 1)
     return SelfProduct.apply(f * m), (m**2).sum()
 
 
@@ -58,13 +60,13 @@ def gram_of_sums(product, weight):
 
 
 def gram_error(gram_matrix, target_gram):
-    """Σ (G − A)² / (4 N²): the thesis's E_l, written with M-normalised Gram matrices."""
-    n = target_gram.shape[0]
-    return ((gram_matrix - target_gram) ** 2).sum() / (4 * n * n)
+    """Σ (G − A)² / (4 N²): the thesis's E_l, written with M-normalised Gram matrices; a batch's mean."""
+    n = target_gram.shape[-1]
+    return ((gram_matrix - target_gram) ** 2).sum((-2, -1)).mean() / (4 * n * n)
 
 
 def style_layer_loss(features, target_gram, mask=None):
-    """E_l = 1 / (4 N² M²) Σ (F Fᵀ − A)², on the fast path."""
+    """E_l = 1 / (4 N² M²) Σ (F Fᵀ − A)², on the fast path (a batch: the mean of its images' E_l)."""
     return gram_error(gram_of_sums(*gram_sums(features, mask)), target_gram)
 
 
@@ -81,23 +83,31 @@ def _mask_at(mask, features):
 
 
 class GramLoss:
-    """Gatys et al.: style as feature correlations. Several styles blend their Gram matrices."""
+    """Gatys et al.: style as feature correlations. Several styles blend their Gram matrices; a batch (a fast
+    model's training) averages its images' losses, so that each image carries the style."""
 
     def target(self, features, blend):
         return sum(b * gram(f) for f, b in zip(features, blend))
 
     def __call__(self, features, target, mask=None):
-        # A batch (a fast model's training) averages its images' losses: each image should carry the style. One
-        # image goes whole: taking it out of its batch would copy its gradient back in, changing its layout.
-        if len(features) == 1:
-            return style_layer_loss(features, target, mask)
-        return sum(style_layer_loss(f[None], target, mask) for f in features) / len(features)
+        return style_layer_loss(features, target, mask)
 
     def zero(self, target):
         return gram_error(torch.zeros_like(target), target)
 
 
 STYLE_LOSSES = {"gram": GramLoss(), "histogram": HistogramLoss(), "mrf": MRFLoss()}
+
+
+@dataclass
+class StyleTarget:
+    """One style layer's target: the style's statistics there (A), its weight w_l (relative: divided by the loss of
+    an all-zero response), and the region it applies to (a mask, or None: everywhere)."""
+
+    layer: str
+    target: torch.Tensor
+    weight: float
+    mask: torch.Tensor = None
 
 
 class Objective:
@@ -119,23 +129,14 @@ class Objective:
                  masks=None, extra=None):  # fmt: skip
         """``layers``: (content layers, style layers), each {name: w_l}; ``weights``: (α, β, γ); ``extra``: more
         terms, {name: function of the image giving a weighted loss} (video's temporal loss)."""
-        self.model, (self.content_layers, style_layers) = model, layers
+        self.model, (self.content_layers, self.style_layers) = model, layers
         self.weights = dict(zip(("content", "style", "tv"), weights))
-        self.layers = list(dict.fromkeys([*self.content_layers, *style_layers]))
+        self.layers = list(dict.fromkeys([*self.content_layers, *self.style_layers]))
         # Either image may be None when its layers are empty (reconstructions use one of the two).
         self.relative, self.kind = relative, self.kinds[style_loss]
         self.extra = dict(extra or {})
         self.set_content(content)
-        with torch.no_grad():
-            # Several style images: one blended target, or with masks one target per style and region.
-            styles = style if isinstance(style, (list, tuple)) else [style]
-            blend = blend_weights(None, len(styles)) if blend is None else blend
-            groups = [(None, styles, blend)] if masks is None else [(m, [x], [1.0]) for m, x in zip(masks, styles)]
-            self.style = []
-            for mask, images, shares in groups:
-                targets = self.style_targets(images, shares, style_layers) if style_layers else {}
-                weighted = {k: (t, self._layer_weight(style_layers[k], self.kind.zero(t))) for k, t in targets.items()}
-                self.style.append((mask, weighted))
+        self.set_style(style, blend, masks)
 
     @classmethod
     def for_settings(cls, model, content, style, settings, blend=None, masks=None, **more):
@@ -152,6 +153,25 @@ class Objective:
             for k, p in targets.items():
                 zero_loss = content_loss(torch.zeros_like(p), p)
                 self.content[k] = (p.float(), self._layer_weight(self.content_layers[k], zero_loss))
+
+    def set_style(self, style, blend=None, masks=None):
+        """New style targets (``StyleTarget``, in ``self.style``): one blended target per layer from several style
+        images, or with ``masks`` one per style and region."""
+        styles = style if isinstance(style, (list, tuple)) else [style]
+        blend = blend_weights(None, len(styles)) if blend is None else blend
+        groups = [(None, styles, blend)] if masks is None else [(m, [x], [1.0]) for m, x in zip(masks, styles)]
+        self.style = []
+        with torch.no_grad():
+            for mask, images, shares in groups:
+                targets = self.style_targets(images, shares, self.style_layers) if self.style_layers else {}
+                for k, t in targets.items():
+                    weight = self._layer_weight(self.style_layers[k], self.kind.zero(t))
+                    self.style.append(StyleTarget(k, t, weight, mask))
+
+    def reweigh(self, content=None, style=None, tv=None):
+        """New α, β or γ (those given); the targets are kept."""
+        given = {"content": content, "style": style, "tv": tv}
+        self.weights.update({k: v for k, v in given.items() if v is not None})
 
     def features(self, image, layers):
         """VGG's responses at ``layers`` (the targets are made from them)."""
@@ -177,10 +197,7 @@ class Objective:
         zero = torch.zeros((), device=image.device)
         terms = {
             "content": sum((w * content_loss(features[k], p) for k, (p, w) in self.content.items()), zero),
-            "style": sum(
-                (w * self.kind(features[k], a, mask) for mask, layers in self.style for k, (a, w) in layers.items()),
-                zero,
-            ),
+            "style": sum((t.weight * self.kind(features[t.layer], t.target, t.mask) for t in self.style), zero),
             "tv": tv_loss(image) if self.weights["tv"] else zero,
         }
         for name, term in self.extra.items():
@@ -190,7 +207,7 @@ class Objective:
 
     def total(self, terms):
         """α·content + β·style + γ·TV + the extra terms (e.g. video's temporal loss, weighted by its own λ)."""
-        return sum(self.weights[k] * terms[k] for k in ("content", "style", "tv")) + sum(terms[k] for k in self.extra)
+        return sum(self.weights[k] * terms[k] for k in TERMS[:3]) + sum(terms[k] for k in self.extra)
 
 
 def blend_weights(weights, count):
@@ -218,9 +235,9 @@ class SelfProduct(torch.autograd.Function):
     def forward(ctx, f):
         ctx.save_for_backward(f)
         f32 = f.float()
-        return f32.T @ f32
+        return f32.transpose(-2, -1) @ f32
 
     @staticmethod
     def backward(ctx, g):
         (f,) = ctx.saved_tensors
-        return f @ (g + g.T).to(f.dtype)
+        return f @ (g + g.transpose(-2, -1)).to(f.dtype)

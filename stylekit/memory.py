@@ -1,21 +1,16 @@
 """Estimates a run's peak memory before it starts: a scale that does not fit whole is tiled (tiles/), and a
-run that cannot fit even so is refused, not swapped or killed.
+run that cannot fit even so is refused, not swapped or killed. ``measure.py`` measures what a run takes.
 
 Peak = weights + the activations autograd keeps for one forward and backward pass (of the whole image, or
 of one tile with its halo) + the optimiser's state. Activations are counted layer by layer (channels /
 4**pools per pixel). How close the estimate comes to measured peaks: docs/performance.md, Memory.
 """
 
-import json
 import os
-import subprocess
-import sys
-import threading
 
 import torch
 
-from . import images
-from .device import pick_device, pick_dtype
+from .device import pick_device
 from .errors import SettingsError
 from .tiles import crop_side
 from .vgg import LAYERS, channels
@@ -117,92 +112,3 @@ def choose_tile(settings, width, height, device, dtype=torch.float32, free=None)
         f"a {width}×{height} run needs about {need / 2**30:.1f} GiB{how} but {free / 2**30:.1f} GiB are free "
         f"on {device}; the largest size that fits is about {largest} px (size={largest}){hint}"
     )
-
-
-class PeakMemory:
-    """The peak memory a block adds on ``device``: the process's resident memory sampled every 20 ms on a CPU
-    (Linux: /proc/self/statm), what PyTorch's caching allocator reserved on a GPU."""
-
-    def __init__(self, device="cpu"):
-        self.device = torch.device(device)
-        self.cuda = self.device.type == "cuda"
-
-    def __enter__(self):
-        if self.cuda:
-            torch.cuda.synchronize(self.device)
-            torch.cuda.empty_cache()  # blocks cached by earlier work would hide what this block needs
-            torch.cuda.reset_peak_memory_stats(self.device)
-            self.start = self.mb = torch.cuda.memory_reserved(self.device) / 2**20
-            return self
-        self.start = self.mb = resident_mb()
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self):
-        while not self._done.wait(0.02):
-            self.mb = max(self.mb, resident_mb())
-
-    def __exit__(self, *exc):
-        if self.cuda:
-            torch.cuda.synchronize(self.device)
-            self.mb = torch.cuda.max_memory_reserved(self.device) / 2**20
-            return
-        self._done.set()
-        self._thread.join()
-        self.mb = max(self.mb, resident_mb())
-
-    @property
-    def added_mb(self):
-        """What the block added at its peak."""
-        return self.mb - self.start
-
-
-def resident_mb():
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except OSError:  # not Linux: no measurement
-        return 0.0
-
-
-def measure_run(**settings):
-    """(bytes a transfer of astronaut × mosaic added to its device's memory at its peak (``PeakMemory``), what
-    ``estimate_bytes`` says less the weights): how benchmarks/large.py and the tests check the estimate. Run it in
-    a fresh process (``measure_in_fresh_process``): the model is loaded and a small run warms the allocator and
-    kernels before measuring."""
-    from .samples import sample
-    from .settings import resolve
-    from .transfer import transfer
-
-    s = resolve("default", settings)
-    device = pick_device(s.device)
-    dtype = pick_dtype(s.precision, device)
-    transfer(sample("astronaut"), sample("mosaic"), **{**settings, **warm_up(s, device)}, progress=False)
-    with PeakMemory(device) as peak:
-        transfer(sample("astronaut"), sample("mosaic"), **settings, progress=False)
-    width, height = images.target_size(*images.open_image(sample("astronaut")).size, s.size)
-    tile = s.tile if s.tile not in (0, "auto") and s.tile < max(width, height) else None
-    estimated = estimate_bytes(s, width, height, dtype, tile, device) - weight_bytes(dtype)
-    return peak.added_mb * 2**20, estimated
-
-
-def warm_up(s, device):
-    """Changes to settings ``s`` for ``measure_run``'s warm-up run on ``device``. On a GPU the first pass at a
-    shape autotunes cuDNN (weights.cached_vgg), trying algorithms with workspaces as large as the free memory
-    allows (8 GiB on an H200): a step at each of the run's own scales, so that the peak is what the run needs."""
-    from .settings import scale_plan
-
-    if device.type == "cuda":
-        return dict(steps=[1] * len(scale_plan(s.size, s.steps, s.scales)))
-    return dict(size=64, tile=0, steps=1, scales=1)
-
-
-def measure_in_fresh_process(**settings):
-    """``measure_run`` in a process of its own, so that nothing this one did before counts."""
-    code = f"from stylekit.memory import measure_run; print(list(measure_run(**{settings!r})))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
-    if out.returncode != 0:
-        raise RuntimeError(f"measure_run{settings} failed: {out.stderr[-2000:]}")
-    return tuple(json.loads(out.stdout.strip().splitlines()[-1]))

@@ -8,9 +8,9 @@ import copy
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .errors import SettingsError
+from .images import file_names
 from .losses import STYLE_LOSSES, blend_weights
 from .vgg import LAYERS, POOLING, deepest, gatys_style_layers
 
@@ -85,13 +85,7 @@ class Settings:
 
     def describe(self, content=None, style=None, mask=None):
         """The settings as JSON-able data, with the inputs' file names when they were files."""
-        described = dataclasses.asdict(self)
-        for name, value in (("content", content), ("style", style), ("mask", mask)):
-            if isinstance(value, (str, Path)):
-                described[name] = str(value)
-            elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, Path)) for v in value):
-                described[name] = [str(v) for v in value]
-        return described
+        return {**dataclasses.asdict(self), **file_names(content=content, style=style, mask=mask)}
 
     def replace(self, **changes):
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}

@@ -405,7 +405,11 @@ CASES = [
     case("universal-photo-missing", "universal {tmp}/nope.png {style} -o {out}", "nope.png: no such file"),
     case("universal-style-not-an-image", "universal {photo} {notes} -o {out} --size 48", "not an image Pillow can"),
     case("universal-style-decompression-bomb", "universal {photo} {bomb} -o {out} --size 48", "decompression bomb"),
-    case("universal-too-small-for-its-level", UNIVERSAL.replace("48", "3") + " --levels relu3_1", "relu3_1 needs 4 px"),
+    case(
+        "universal-too-small-for-its-level",
+        UNIVERSAL.replace("48", "3") + " --levels relu3_1",
+        "relu3_1 needs at least 4 px",
+    ),
     case("universal-flat-style", "universal {photo} {flat} -o {out} --size 48", "is flat"),
     case("universal-flat-photo", "universal {flat} {style} -o {out} --size 48", "is flat"),
     case("universal-no-decoders-there", UNIVERSAL + " --decoders {empty}", "no decoders in"),
@@ -527,7 +531,7 @@ def quiet_progress(monkeypatch):
     def quiet(*args, **kwargs):
         return tqdm.auto.tqdm(*args, **{**kwargs, "disable": True})
 
-    for module in ("stylekit.transfer", "stylekit.fast.train", "stylekit.video.driver", "stylekit.batch"):
+    for module in ("stylekit.steps", "stylekit.batch"):
         monkeypatch.setattr(importlib.import_module(module), "tqdm", quiet)
 
 

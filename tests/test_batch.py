@@ -15,7 +15,7 @@ from stylekit import batch as batch_module
 from stylekit.batch import batch, expand
 from stylekit.cli import main
 from stylekit.errors import ImageError
-from stylekit.memory import resident_mb
+from stylekit.measure import resident_mb
 from stylekit.samples import DATA
 
 TINY = dict(size=32, steps=[2, 1])  # as the CLI test gives them

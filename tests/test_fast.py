@@ -12,9 +12,9 @@ from stylekit.cli import main
 from stylekit.colour import to_yiq
 from stylekit.errors import ImageError, StylekitError
 from stylekit.fast import SHIPPED, VERSION, TransformNet, cached_fast, shipped_models
-from stylekit.fast.photos import HELD_OUT, default_photos
 from stylekit.images import load_image
 from stylekit.judge import judge, judge_targets
+from stylekit.photos import HELD_OUT, default_photos
 from stylekit.samples import sample
 
 TINY = dict(size=64, batch=2, style_size=64, precision="fp32", progress=False)

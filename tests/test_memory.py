@@ -4,7 +4,8 @@ import torch
 from stylekit import PRESETS, SettingsError, transfer
 from stylekit.device import pick_dtype
 from stylekit.losses import Objective
-from stylekit.memory import activations_per_pixel, choose_tile, estimate_bytes, measure_in_fresh_process, warm_up
+from stylekit.measure import measure_in_fresh_process, warm_up
+from stylekit.memory import activations_per_pixel, choose_tile, estimate_bytes
 from stylekit.settings import scale_plan
 from stylekit.vgg import VGG
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import torch
 
-from .. import images
 from ..device import pick_device
 from ..errors import StylekitError
+from ..files import atomic_save, read_file
 from ..samples import DATA
 from .network import TransformNet
 
@@ -88,29 +88,3 @@ def read_model(path, device="auto"):
         raise StylekitError(f"{path}: a damaged stylekit fast model ({type(e).__name__} reading its weights)") from None
     model = FastModel(net.to(pick_device(device)), style, settings, history, thumbnail)
     return model, data
-
-
-def read_file(path, format, version, what, missing=""):
-    """The entries of a stylekit file of ``format`` and ``version`` (a fast model, a decoder: ``what``); a missing
-    file (``missing`` added to the message), any other file or another version is a one-line ``StylekitError``."""
-    path = Path(path)
-    if not path.is_file():
-        raise StylekitError(f"{path}: no such {what} file{missing}")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # pickle, zip and unpickling errors all mean the same to a user
-        raise StylekitError(f"{path}: not a stylekit {what} (unreadable as one)") from None
-    if not isinstance(data, dict) or data.get("format") != format:
-        other = data.get("format") if isinstance(data, dict) and isinstance(data.get("format"), str) else None
-        raise StylekitError(f"{path}: not a stylekit {what}" + (f" (a {other} file)" if other else ""))
-    if data.get("version") != version:
-        raise StylekitError(
-            f"{path}: a {what} of format version {data.get('version')}; this stylekit reads version {version}"
-        )
-    return data
-
-
-def atomic_save(data, path):
-    """``torch.save`` that never leaves a half-written file (``images.atomic_path``)."""
-    with images.atomic_path(path) as tmp:
-        torch.save(data, tmp)

@@ -1,13 +1,12 @@
 """``stylize``: a photo through a fast model, one forward pass."""
 
 import time
-from pathlib import Path
 
 import torch
 
 from .. import colour, images
 from ..device import pick_dtype
-from ..errors import ImageError, StylekitError
+from ..errors import StylekitError
 from ..result import Result
 from .model import FastModel, load_fast
 
@@ -25,11 +24,7 @@ def stylize(model, image, size=512, strength=1.0, colours="style", precision="au
     device = next(model.net.parameters()).device
     dtype = pick_dtype(precision, device)
     photo = images.as_tensor(image, size, "photo").to(device)
-    if min(photo.shape[-2:]) < images.MIN_SIDE:
-        raise ImageError(
-            f"the photo is {photo.shape[-1]}×{photo.shape[-2]} px at size {size!r}; a fast model needs at least "
-            f"{images.MIN_SIDE} px per side"
-        )
+    images.check_side(photo, "the photo", images.MIN_SIDE, "a fast model", size)
     started = time.perf_counter()
     with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
         styled = model.net(photo).float()
@@ -43,10 +38,7 @@ def stylize(model, image, size=512, strength=1.0, colours="style", precision="au
 
 def recorded_settings(style, image, size=512, strength=1.0, colours="style"):
     """What ``stylize`` records in its result (and PNG): a batch run compares it to skip what is done."""
-    settings = dict(fast_model=style, size=size, strength=strength, colours=colours)
-    if isinstance(image, (str, Path)):
-        settings["content"] = str(image)
-    return settings
+    return dict(fast_model=style, size=size, strength=strength, colours=colours, **images.file_names(content=image))
 
 
 def check_options(strength=1.0, colours="style", size=512):

@@ -26,32 +26,29 @@ class TiledGram(GramLoss):
         return targets
 
     def first_pass(self, objective, image):
-        """(the style term's value, ∂ of each w·E_l by its F Fᵀ): the cores' F Fᵀ added up without autograd, the
-        loss and its gradient by G computed once for the whole image."""
-        layers = list(dict.fromkeys(k for _, group in objective.style for k in group))
-        sums = {}
-        for tile, features in objective.encode(image, layers):
-            for i, (mask, group) in enumerate(objective.style):
-                for k in group:
-                    part = gram_sums(features[k], objective.style_mask(mask, k, image.shape, tile))
-                    sums[(i, k)] = _added(sums.get((i, k)), part)
-        value, gradients = torch.zeros((), device=image.device), {}
-        for (i, k), (product, weight) in sums.items():
+        """(the style term's value, ∂ of each target's w·E_l by its F Fᵀ): the cores' F Fᵀ added up without autograd,
+        the loss and its gradient by G computed once for the whole image."""
+        sums = [None] * len(objective.style)
+        for tile, features in objective.encode(image, _style_layers(objective)):
+            for i, t in enumerate(objective.style):
+                sums[i] = _added(
+                    sums[i], gram_sums(features[t.layer], objective.style_mask(t.mask, t.layer, image.shape, tile))
+                )
+        value, gradients = torch.zeros((), device=image.device), []
+        for t, (product, weight) in zip(objective.style, sums):
             product.requires_grad_(True)
-            target, w = objective.style[i][1][k]
-            term = w * gram_error(gram_of_sums(product, weight), target)
-            gradients[(i, k)] = torch.autograd.grad(term, product)[0]
+            term = t.weight * gram_error(gram_of_sums(product, weight), t.target)
+            gradients.append(torch.autograd.grad(term, product)[0])
             value = value + term.detach()
         return value, gradients
 
     def share(self, objective, tile, features, gradients, shape):
         """⟨∂L/∂(F Fᵀ), this core's F Fᵀ⟩; the value was counted in the first pass."""
         surrogate = torch.zeros(())
-        for i, (mask, group) in enumerate(objective.style):
-            for k in group:
-                f = features[k][objective.core(tile, k)]
-                product = gram_sums(f, objective.style_mask(mask, k, shape, tile))[0]
-                surrogate = surrogate + (gradients[(i, k)] * product).sum()
+        for t, gradient in zip(objective.style, gradients):
+            f = features[t.layer][objective.core(tile, t.layer)]
+            product = gram_sums(f, objective.style_mask(t.mask, t.layer, shape, tile))[0]
+            surrogate = surrogate + (gradient * product).sum()
         return surrogate, 0.0
 
 
@@ -67,16 +64,15 @@ class TiledHistogram(HistogramLoss):
 
     def first_pass(self, objective, image):
         """(0: the value is the tiles' shares, each layer's distribution over the whole image to rank values in)."""
-        return torch.zeros((), device=image.device), _distributions(objective, image, list(objective.style[0][1]))
+        return torch.zeros((), device=image.device), _distributions(objective, image, _style_layers(objective))
 
     def share(self, objective, tile, features, distributions, shape):
         share = torch.zeros(())
-        for _, group in objective.style:
-            for k, (target, w) in group.items():
-                f = features[k][objective.core(tile, k)].float()
-                f = f.reshape(f.shape[-3], -1)
-                errors = (f - self.remap(rank(f, *distributions[k]), target)) ** 2
-                share = share + w * errors.sum() / (f.shape[0] * _cells(shape, objective.pools(k)))
+        for t in objective.style:
+            f = features[t.layer][objective.core(tile, t.layer)].float()
+            f = f.reshape(f.shape[-3], -1)
+            errors = (f - self.remap(rank(f, *distributions[t.layer]), t.target)) ** 2
+            share = share + t.weight * errors.sum() / (f.shape[0] * _cells(shape, objective.pools(t.layer)))
         return share, share.detach()
 
 
@@ -94,13 +90,12 @@ class TiledMRF(MRFLoss):
     def share(self, objective, tile, features, _, shape):
         """The patches centred on this core, one cell of the halo around it included."""
         share = torch.zeros(())
-        for _, group in objective.style:
-            for k, (target, w) in group.items():
-                pools = objective.pools(k)
-                generated = core_patches(features[k][objective.core(tile, k, cells=1)])
-                if generated.shape[1]:
-                    count = ((shape[-2] >> pools) - 2) * ((shape[-1] >> pools) - 2) * generated.shape[0]
-                    share = share + w * self.errors(generated, target).sum() / count
+        for t in objective.style:
+            pools = objective.pools(t.layer)
+            generated = core_patches(features[t.layer][objective.core(tile, t.layer, cells=1)])
+            if generated.shape[1]:
+                count = ((shape[-2] >> pools) - 2) * ((shape[-1] >> pools) - 2) * generated.shape[0]
+                share = share + t.weight * self.errors(generated, t.target).sum() / count
         return share, share.detach()
 
 
@@ -111,6 +106,11 @@ def core_patches(f):
     """The 3×3 patches (as columns) centred on a core, from its features one cell wider: none where the core
     has no cell off the image's edge."""
     return patches(f) if min(f.shape[-2:]) >= 3 else f.new_zeros(f.shape[-3] * 9, 0)
+
+
+def _style_layers(objective):
+    """The layers the objective's style targets read, each once."""
+    return list(dict.fromkeys(t.layer for t in objective.style))
 
 
 def _distributions(objective, image, layers):

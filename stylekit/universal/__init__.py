@@ -3,12 +3,11 @@
 ``whiten.py`` is the whitening and colouring transform, which gives a photo's VGG features a style's mean and
 covariance in closed form; ``decoder.py`` the networks that turn one level's features back into an image, and
 their files; ``stylize.py`` the pipeline over the levels, coarse to fine; ``train.py`` trains a decoder, with
-``fast.train``'s loop.
+``training.py``'s loop, and is imported when first used.
 """
 
 from .decoder import FORMAT, LEVELS, VERSION, Decoder, DecoderNet, load_decoder, load_decoders, shipped_decoders
 from .stylize import universal
-from .train import DecoderOptions, train_decoder
 from .whiten import whiten_colour
 
 __all__ = [
@@ -25,3 +24,11 @@ __all__ = [
     "universal",
     "whiten_colour",
 ]
+
+
+def __getattr__(name):
+    if name in ("DecoderOptions", "train_decoder"):
+        from . import train
+
+        return getattr(train, name)
+    raise AttributeError(f"module 'stylekit.universal' has no attribute {name!r}")

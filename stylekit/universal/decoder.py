@@ -11,7 +11,7 @@ from torch import nn
 
 from ..device import pick_device
 from ..errors import SettingsError, StylekitError
-from ..fast.model import atomic_save, read_file
+from ..files import atomic_save, read_file
 from ..samples import DATA
 from ..vgg import LAYERS, channels, gatys_style_layers
 

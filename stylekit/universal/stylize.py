@@ -9,11 +9,10 @@ import torch
 
 from .. import colour, images
 from ..device import pick_device, pick_dtype
-from ..errors import ImageError, SettingsError, StylekitError
+from ..errors import SettingsError, StylekitError
 from ..losses import blend_weights
 from ..result import Result
 from ..settings import CHOICES
-from ..transfer import _listed
 from ..vgg import pools_before
 from ..weights import cached_vgg
 from .decoder import LEVELS, Decoder, check_level, load_decoder, load_decoders
@@ -40,7 +39,7 @@ def universal(content, style, *, size=512, strength=1.0, levels=None, decoders=N
     check_strength(strength)
     if colours not in CHOICES["colours"]:
         raise SettingsError(f"colours must be one of {', '.join(CHOICES['colours'])}, not {colours!r}")
-    styles, masks = _listed(style), _listed(mask)
+    styles, masks = images.as_list(style), images.as_list(mask)
     if not styles or (masks and len(masks) != len(styles)):
         raise SettingsError(f"give a style image, and one mask per style if any ({len(masks)} for {len(styles)})")
     blend = blend_weights(style_blend, len(styles))
@@ -54,9 +53,7 @@ def universal(content, style, *, size=512, strength=1.0, levels=None, decoders=N
     deepest = next(iter(chosen))
     smallest = 2 ** pools_before("vgg19", deepest)
     for image, label in zip([photo, *style_images], labels):
-        width, height = image.shape[-1], image.shape[-2]
-        if min(width, height) < smallest:
-            raise ImageError(f"{label} is {width}×{height} px at size {side}; {deepest} needs {smallest} px a side")
+        images.check_side(image, label, smallest, deepest, side)
         statistics(image.flatten(2)[0].double(), None, label)  # a one-colour image: refused by name
     start, style_images, present = colour.prepared(colours, photo, style_images)
     masks_now = [images.load_mask(m, photo.shape[-1], photo.shape[-2]).to(device) for m in masks] or None
@@ -72,7 +69,7 @@ def universal(content, style, *, size=512, strength=1.0, levels=None, decoders=N
         styled = present(image).cpu()
     seconds = time.perf_counter() - started
     settings = dict(universal=list(chosen), size=size, strength=strength, colours=colours, style_blend=style_blend)
-    settings.update(_paths(content=content, style=style, mask=mask))
+    settings.update(images.file_names(content=content, style=style, mask=mask))
     passes = len(chosen) + len(styles)  # VGG passes: the image's at each level, each style's once to the deepest
     return Result(styled, {"seconds": [seconds], "passes": [float(passes)]}, settings)
 
@@ -119,7 +116,7 @@ def _encoded(vgg, image, layers):
 
 def _decoders(decoders, levels, device):
     """{level: ``Decoder``} on ``device``, deepest first (see ``universal``)."""
-    levels = None if levels is None else [check_level(level) for level in _listed(levels)]
+    levels = None if levels is None else [check_level(level) for level in images.as_list(levels)]
     if levels == []:
         raise SettingsError(f"levels is empty; give some of {', '.join(LEVELS)}")
     if decoders is None or isinstance(decoders, (str, Path)):
@@ -141,13 +138,3 @@ def _decoders(decoders, levels, device):
 def _label(source, kind):
     """How errors name an input: 'the photo a.jpg', or 'the photo' when it is not a file."""
     return f"the {kind} {source}" if isinstance(source, (str, Path)) else f"the {kind}"
-
-
-def _paths(**inputs):
-    """The inputs given as files, for the result's settings (a PNG's metadata): {name: path or [paths]}."""
-    recorded = {}
-    for name, value in inputs.items():
-        files = [str(x) for x in _listed(value) if isinstance(x, (str, Path))]
-        if files and len(files) == len(_listed(value)):
-            recorded[name] = files[0] if not isinstance(value, (list, tuple)) else files
-    return recorded

@@ -10,18 +10,10 @@ from dataclasses import dataclass
 import torch
 from torch.nn.functional import mse_loss
 
+from .. import training
 from ..device import pick_device, pick_dtype
 from ..errors import StylekitError
-from ..fast.photos import read_photos
-from ..fast.train import (
-    check_schedule,
-    checked_options,
-    empty_history,
-    random_crops,
-    resume_state,
-    start_or_resume,
-    train_loop,
-)
+from ..photos import read_photos
 from ..settings import option
 from ..weights import cached_vgg
 from .decoder import WIDTH, Decoder, DecoderNet, check_level, read_decoder
@@ -56,24 +48,24 @@ def train_decoder(level, photos=None, *, checkpoint=None, progress=True, stop=No
     the state is saved every ``checkpoint_every`` steps and on Ctrl-C or ``stop``, and a later call with the same
     settings resumes from it, its step count and loss record carrying on; more ``steps`` than before trains on.
     """
-    o = checked_options(DecoderOptions, options)
+    o = training.checked_options(DecoderOptions, options)
     check_level(level)
     device, dtype = pick_device(o.device), pick_dtype(o.precision, o.device)
     size = o.size or (256 if device.type == "cuda" else 128)
-    check_schedule(size, o.steps, o.batch, o.lr)
+    training.check_schedule(size, o.steps, o.batch, o.lr)
     if not (isinstance(o.feature_weight, (int, float)) and math.isfinite(o.feature_weight) and o.feature_weight >= 0):
         raise StylekitError(f"feature_weight must be a finite number >= 0, not {o.feature_weight!r}")
     settings = dict(level=level, size=size, batch=o.batch, lr=o.lr, feature_weight=o.feature_weight, width=o.width,
                     seed=o.seed, photos=None if photos is None else str(photos))  # fmt: skip
-    photo_batch = random_crops(read_photos(photos), size, o.batch, device)
+    photo_batch = training.random_crops(read_photos(photos), size, o.batch, device)
     vgg = cached_vgg("vgg19", "original", "max", str(device), dtype)
     with torch.random.fork_rng(devices=[]):  # reproducible weights and crops; the caller's RNG is left alone
         torch.manual_seed(o.seed)
 
         def new():
-            return Decoder(DecoderNet(level, o.width).to(device), settings, empty_history(TERMS))
+            return Decoder(DecoderNet(level, o.width).to(device), settings, training.empty_history(TERMS))
 
-        model, optimizer = start_or_resume(checkpoint, settings, new, lambda path: read_decoder(path, device))
+        model, optimizer = training.start_or_resume(checkpoint, settings, new, lambda path: read_decoder(path, device))
         # bf16 where VGG runs in it: the decoder's convolutions too (its weights and the optimiser stay fp32).
         autocast = torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)
 
@@ -87,9 +79,11 @@ def train_decoder(level, photos=None, *, checkpoint=None, progress=True, stop=No
 
         def save():
             if checkpoint:
-                model.save(checkpoint, resume_state(optimizer), torch.float32)
+                model.save(checkpoint, training.resume_state(optimizer), torch.float32)
 
-        stopped = train_loop(model, step, optimizer, o, save, progress, stop, f"training decoder {level}", TERMS[:2])
+        stopped = training.train_loop(
+            model, step, optimizer, o, save, progress, stop, f"training decoder {level}", TERMS[:2]
+        )
     model.net.eval()
     model.stopped = stopped
     return model

@@ -4,14 +4,12 @@ one stopped.
 """
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from .. import images
 from ..errors import ImageError, StylekitError
+from ..steps import Steps
 from .frames import Frames, pyav, write_mp4
 from .options import VideoOptions
 from .styler import FrameStyler
@@ -57,31 +55,25 @@ def video(source, style, output, preset="default", *, model=None, progress=True,
 
 def _style_frames(frames, styler, work, progress, stop):
     """(seconds per frame styled, None or why the run stopped): each frame not in ``work`` yet, styled into it."""
-    seconds, previous, stopped = [], None, None
-    with tqdm(total=frames.count, desc="video", unit="frame", disable=not progress) as bar:
-        try:
-            for count, picture in enumerate(frames, start=1):
-                path = work / f"{count:06d}.png"
-                current = _frame_tensor(picture, styler.options.size, count, previous)
-                if path.exists():  # done by an earlier run
-                    previous = (images.load_image(path), current)
-                    bar.update(1)
-                    continue
-                started = time.perf_counter()
-                styled = styler(current, previous)
-                if styled is None:  # Ctrl-C in the middle of this frame: it is dropped
-                    stopped = "interrupted"
-                    break
-                images.save_png(styled, path)
-                seconds.append(time.perf_counter() - started)
-                previous = (styled, current)
-                bar.update(1)
-                if stop is not None and stop.is_set():
-                    stopped = "stopped"
-                    break
-        except KeyboardInterrupt:
-            stopped = "interrupted"
-    return seconds, stopped
+    previous = None
+    with Steps(frames.count, stop=stop, progress=progress, desc="video", unit="frame") as steps:
+        for count, picture in enumerate(frames, start=1):
+            path = work / f"{count:06d}.png"
+            current = _frame_tensor(picture, styler.options.size, count, previous)
+            if path.exists():  # done by an earlier run
+                previous = (images.load_image(path), current)
+                steps.bar.update(1)
+                continue
+            styled = styler(current, previous)
+            if styled is None:  # Ctrl-C in the middle of this frame: it is dropped
+                raise KeyboardInterrupt
+            images.save_png(styled, path)
+            steps.record({})
+            previous = (styled, current)
+            if steps.stopped():
+                break
+    seconds = steps.history["seconds"]
+    return [b - a for a, b in zip([0.0, *seconds], seconds)], steps.ended
 
 
 def _frame_tensor(picture, size, number, previous):

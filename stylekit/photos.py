@@ -3,9 +3,9 @@ photos installed packages ship (there is no internet to fetch a photo set from).
 
 from pathlib import Path
 
-from .. import images
-from ..errors import ImageError, need
-from ..samples import DATA
+from . import images
+from .errors import ImageError, need
+from .samples import DATA
 
 # Sample photos of installed packages, by package and file: those whose docstrings or sources say public domain
 # or CC0 (data/README.md). Drawings, charts, text pages and photos of unstated licence are left out. Two bundled

@@ -1,6 +1,7 @@
 """The package as users get it: a wheel that holds the data, requirements.txt that agrees with pyproject.toml,
 a version in one place that the changelog and `stylekit --version` name."""
 
+import os
 import re
 import runpy
 import shutil
@@ -88,3 +89,11 @@ def test_the_version_is_written_once_and_named_by_the_changelog_and_the_command(
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0 and capsys.readouterr().out == f"stylekit {stylekit.__version__}\n"
+
+
+def test_stylekit_data_points_at_another_folder_laid_out_the_same_way(tmp_path, photo):
+    shutil.copy(photo, tmp_path / "content_mine.jpg")
+    code = "import stylekit.samples as s; print(s.contents(), s.sample('mine'))"
+    env = {**os.environ, "STYLEKIT_DATA": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["['mine']", str(tmp_path / "content_mine.jpg")]

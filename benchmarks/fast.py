@@ -1,7 +1,7 @@
 """Fast models (Johnson et al.): stylising time and memory, training cost, and quality against `transfer`.
 
     python benchmarks/fast.py                      # every shipped model, ~2 min each on 2 CPU cores
-    python benchmarks/fast.py --models mine.pt --styles data/style_mosaic.jpg
+    python benchmarks/fast.py --models mine.pt --styles stylekit/data/style_mosaic.jpg
 
 1. Stylising: best of 5 forward passes at 256, 512 and 1024 px (auto precision, and fp32), and the peak
    resident memory of a fresh process that loads the model and stylises one photo at that size.

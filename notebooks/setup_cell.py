@@ -1,21 +1,28 @@
 """The setup cell at the top of every course notebook, written once here.
 
-    python notebooks/setup_cell.py           # writes it (the Colab metadata, the times) into every notebook
+    python notebooks/setup_cell.py           # writes it (the badges, the Colab metadata, the times) into every notebook
     python notebooks/setup_cell.py --check   # exits 1 naming the files that differ (the test suite runs it)
 
 The times go under each notebook's title and into the table of notebooks/README.md.
 
-In Colab the cell clones the repository (the sample images come with it) into /content/stylekit and installs it
-with the extras the notebook needs; after Runtime → Restart session the clone and the packages are still there,
-and the cell only puts the clone on the path again. Anywhere else (JupyterLab, Voilà, the test suite) it does
-nothing: there stylekit is installed from a clone (README.md).
+In Colab the cell installs stylekit, with the extras the notebook needs, as a package from the repository's git URL
+(the sample images, models and expected results are inside it); packages outlive Runtime → Restart session, so
+after a restart the cell installs nothing, and a failed install stops the notebook with one line. A solutions
+notebook also clones the repository, for the notebook it runs first. Anywhere else (Binder, JupyterLab, Voilà, the
+test suite) the cell does nothing: there stylekit is installed already (requirements.txt, README.md).
+
+REPOSITORY is the one thing to set when the repository is published (or moves): the cell installs from it, and the
+Colab and Binder badges and the links under each title point at it.
 """
 
 import json
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
-REPOSITORY = "https://github.com/stylekit/stylekit.git"
+REPOSITORY = "https://github.com/stylekit/stylekit"  # on GitHub: Colab and Binder open notebooks from there
+BRANCH = "main"
+GITHUB = REPOSITORY.removeprefix("https://github.com/")
 FOLDER = Path(__file__).resolve().parent
 # Each notebook's extras beyond the core, whether Colab should give it a GPU (long optimisations or training), and
 # how long it runs at full size (kernel start included), measured on a 2-core CPU (an AMD EPYC with AVX-512-bf16,
@@ -36,26 +43,41 @@ NEEDS = {
 }
 TIME = (
     "*Runs in about {cpu} on a 2-core CPU, {gpu} on a GPU. Open it in Colab (the badge; its first cell installs "
-    "stylekit) or in JupyterLab from a clone: [how](https://github.com/stylekit/stylekit/blob/main/notebooks/README.md).*"
+    "stylekit), in Binder or in JupyterLab from a clone: [how]({repository}/blob/{branch}/notebooks/README.md).*"
 )
 SOLUTIONS_TIME = (
     "*Runs notebook {number} first, then each worked solution with its check; in Colab its first cell installs "
     "stylekit.*"
 )
+BADGES = (
+    "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+    "(https://colab.research.google.com/github/{github}/blob/{branch}/{path}) "
+    "[![Launch Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/{github}/{branch}?labpath={quoted})"
+)
 CELL = """\
-# Setup: in Colab, install stylekit with the sample images; anywhere else this cell does nothing.
-import os
+# Setup: in Colab, install stylekit (sample images and models inside); anywhere else this cell does nothing.
+import importlib.util
 import sys
 
+if "google.colab" in sys.modules and importlib.util.find_spec("stylekit") is None:  # packages outlive a restart
+    %pip install -q "stylekit[{extras}] @ git+{repository}"
+    importlib.invalidate_caches()
+    if importlib.util.find_spec("stylekit") is None:
+        raise SystemExit("stylekit did not install: pip's messages above say why")"""
+# A solutions notebook runs its notebook first (%run), which the installed package does not hold: a clone does,
+# where stylekit.course.NOTEBOOKS looks in Colab (it outlives a restart too).
+CLONE = """
 if "google.colab" in sys.modules:
-    if not os.path.isdir("stylekit"):  # Colab starts in /content, and again after a restart
-        !git clone -q --depth 1 {repository} stylekit
-        %pip install -q -e "./stylekit[{extras}]"
-    sys.path.insert(0, os.path.abspath("stylekit"))  # also after a runtime restart"""
+    !test -d stylekit-course || git clone -q --depth 1 {repository} stylekit-course"""
 
 
-def setup_source(extras):
-    return CELL.format(repository=REPOSITORY, extras=extras)
+def setup_source(extras, solutions=False):
+    return (CELL + (CLONE if solutions else "")).format(repository=REPOSITORY, extras=extras)
+
+
+def badges(path):
+    """The Colab and Binder badges of the notebook at ``path`` (relative to the repository)."""
+    return BADGES.format(github=GITHUB, branch=BRANCH, path=path, quoted=quote(path, safe=""))
 
 
 def updated(notebook):
@@ -65,18 +87,20 @@ def updated(notebook):
     title = data["cells"][0]
     if title["cell_type"] != "markdown" or not isinstance(title["source"], list):
         raise SystemExit(f"{notebook.name}: its first cell is not a markdown title as nbformat writes it")
+    path = notebook.relative_to(FOLDER.parent).as_posix()
     kept = [line.rstrip("\n") for line in title["source"] if not line.startswith("*Runs ")]
+    kept = [badges(path) if line.startswith("[![Open In Colab]") else line for line in kept]
     while kept and not kept[-1]:
         kept.pop()
     if notebook.parent.name == "solutions":
         time = SOLUTIONS_TIME.format(number=int(notebook.name[:2]))
     else:
-        time = TIME.format(cpu=cpu_time, gpu=gpu_time or "not measured yet")
+        time = TIME.format(cpu=cpu_time, gpu=gpu_time or "not measured yet", repository=REPOSITORY, branch=BRANCH)
     title["source"] = [line + "\n" for line in kept] + ["\n", time]
     cell = next(c for c in data["cells"] if c["cell_type"] == "code")
     if not "".join(cell["source"]).startswith("# Setup"):
         raise SystemExit(f"{notebook.name}: its first code cell is not the setup cell")
-    lines = setup_source(extras).split("\n")
+    lines = setup_source(extras, solutions=notebook.parent.name == "solutions").split("\n")
     cell["source"] = [line + "\n" for line in lines[:-1]] + lines[-1:]
     meta = data["metadata"]
     meta.pop("accelerator", None)

@@ -15,6 +15,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from . import __version__
 from .batch import batch, summary_table
 from .errors import StylekitError
 from .fast import load_fast, shipped_models, stylize
@@ -131,6 +132,7 @@ def _options(args, options):
 
 def build_parser():
     parser = _Parser(prog="stylekit", description="Neural style transfer (Gatys et al.) with VGG16/VGG19.")
+    parser.add_argument("--version", action="version", version=f"stylekit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = commands.add_parser("transfer", help="style one image with another")
     run.add_argument("content", nargs="?", help="content image (any format Pillow reads)")
@@ -171,14 +173,16 @@ def build_parser():
     uni.add_argument("--colours", choices=CHOICES["colours"], help=f"default {given['colours']}")
     uni.add_argument("--style-blend", type=_floats, help="one weight per style image, e.g. 0.7,0.3 (default equal)")
     uni.add_argument("--mask", nargs="+", metavar="MASK", help="one greyscale mask per style: white where it applies")
-    uni.add_argument("--decoders", metavar="DIR", help="a folder of decoder_<level>.pt files (default: data/models)")
+    uni.add_argument(
+        "--decoders", metavar="DIR", help="a folder of decoder_<level>.pt files (default: the shipped ones)"
+    )
     uni.add_argument("--device", default="auto")
     decoders = commands.add_parser("train-decoders", help="train universal's decoders, one per level, in turn")
     decoders.add_argument("--levels", nargs="+", choices=LEVELS, default=list(LEVELS), metavar="LEVEL",
                           help=f"of {', '.join(LEVELS)} (default: all five, in that order)")  # fmt: skip
     decoders.add_argument("--photos", metavar="DIR", help="train on this folder's images (default: the bundled set)")
     decoders.add_argument("--out", default=str(SHIPPED), metavar="DIR",
-                          help="a folder for decoder_<level>.pt, none there yet (default: data/models)")  # fmt: skip
+                          help="a folder for decoder_<level>.pt, none there yet (default: the package's)")  # fmt: skip
     _add_options(decoders, DecoderOptions)
     clip = commands.add_parser("video", help="style a video (or a folder of frames) with temporal consistency")
     clip.add_argument("input", help="a video file, or a folder of frames")
@@ -328,7 +332,7 @@ def _train_decoders(args):
         raise StylekitError(f"output folder {folder} does not exist")
     options = _options(args, DecoderOptions)
     there = [str(decoder_file(level, folder)) for level in args.levels if decoder_file(level, folder).exists()]
-    if there:  # the shipped ones among them: data/README.md says how they were made
+    if there:  # the shipped ones among them: stylekit/data/README.md says how they were made
         raise StylekitError(f"{there[0]} exists: give --out another folder, or remove it to train it again")
     for i, level in enumerate(args.levels):
         output = decoder_file(level, folder)

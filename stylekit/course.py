@@ -12,7 +12,11 @@ plt = need("matplotlib.pyplot", "the course")
 Figure = need("matplotlib.figure", "the course").Figure
 
 FAST = os.environ.get("STYLEKIT_FAST", "") not in ("", "0")  # set by the test suite, so nbval runs quickly
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"  # in a clone (Colab's too): the course itself
+# The course itself: beside the package in a clone (JupyterLab, Binder, the test suite); in Colab, where stylekit is
+# installed as a package, in the clone a solutions notebook's setup cell makes in /content (notebooks/setup_cell.py).
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+if not NOTEBOOKS.is_dir():
+    NOTEBOOKS = Path("stylekit-course", "notebooks").resolve()
 
 
 def pick(full, fast):
@@ -34,8 +38,8 @@ def check(answer, right, hint):
 
 
 def show_expected(name):
-    """Shows ``data/expected/<name>.jpg``: what the long cell below gives at full size, saved from the project's
-    own run (data/README.md), so that a student waiting for it can tell whether theirs worked."""
+    """Shows ``stylekit/data/expected/<name>.jpg``: what the long cell below gives at full size, saved from the
+    project's own run (stylekit/data/README.md), so that a student waiting for it can tell whether theirs worked."""
     from IPython.display import Image, display
 
     print("At full size it should look like this (the project's own run; yours will differ in detail):")

@@ -8,8 +8,8 @@ from .errors import ImageError, need
 from .samples import DATA
 
 # Sample photos of installed packages, by package and file: those whose docstrings or sources say public domain
-# or CC0 (data/README.md). Drawings, charts, text pages and photos of unstated licence are left out. Two bundled
-# photos are held out of the default set, so that how a model does on photos it never saw can be measured
+# or CC0 (stylekit/data/README.md). Drawings, charts, text pages and photos of unstated licence are left out. Two
+# bundled photos are held out of the default set, so that how a model does on photos it never saw can be measured
 # (benchmarks/fast.py).
 PACKAGE_PHOTOS = {
     "skimage": ("astronaut.png", "brick.png", "camera.png", "cell.png", "clock_motion.png", "coffee.png", "coins.png",

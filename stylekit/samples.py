@@ -1,11 +1,15 @@
-"""The bundled sample images in data/ (see data/README.md for their sources and licences)."""
+"""The bundled sample images in stylekit/data/ (see its README.md for their sources and licences)."""
 
 import os
+from importlib.resources import files
 from pathlib import Path
 
 from .errors import StylekitError
 
-DATA = Path(os.environ.get("STYLEKIT_DATA", Path(__file__).resolve().parent.parent / "data"))
+# The data ships inside the package, so a wheel, an sdist, a git URL and a clone all have it; files() finds it
+# wherever stylekit is installed (a folder on disk: torch.load, glob and PyAV read it by path). STYLEKIT_DATA points
+# stylekit at another folder laid out the same way.
+DATA = Path(os.environ.get("STYLEKIT_DATA") or files(__package__) / "data")
 
 
 def _names(prefix):
@@ -26,9 +30,6 @@ def sample(name):
         path = DATA / f"{prefix}{name}.jpg"
         if path.is_file():
             return path
-    if not DATA.is_dir():
-        raise StylekitError(
-            f"no sample images at {DATA}: install stylekit from a clone (pip install -e .) "
-            "or set STYLEKIT_DATA to its data folder"
-        )
+    if not DATA.is_dir():  # only when STYLEKIT_DATA names no folder: the package brings its own
+        raise StylekitError(f"no sample images at {DATA}: unset STYLEKIT_DATA for the bundled ones")
     raise StylekitError(f"no sample {name!r}; samples: {', '.join(contents() + styles())}")

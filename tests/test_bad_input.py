@@ -123,7 +123,7 @@ def snapshot(root):
 
 
 def data_hashes(argv):
-    """Hashes of the bundled inputs in data/ that ``argv`` reads in place (for the API and the page: all it may)."""
+    """Hashes of the bundled inputs that ``argv`` reads in place (for the API and the page: all it may)."""
     if argv:
         paths = [Path(a) for a in argv if DATA in Path(a).parents] + [SHIPPED / f"{a}.pt" for a in argv if a == MODEL]
     else:
@@ -560,4 +560,4 @@ def test_bad_input_gives_one_line_and_changes_nothing(case, tmp_path, monkeypatc
     new = [path for path in after if path not in before]
     assert all(any(path == left or path.startswith(left + "/") for left in case.leaves) for path in new), new
     assert not [path for path in after if path.endswith(".tmp") or ".tmp." in Path(path).name]
-    assert data_hashes(argv) == data, "a bundled input in data/ changed"
+    assert data_hashes(argv) == data, "a bundled input in stylekit/data/ changed"

@@ -1,7 +1,7 @@
 """The course notebooks' shared setup cell (notebooks/setup_cell.py); nbval runs the notebooks themselves."""
 
+import importlib.util
 import json
-import os
 import re
 import runpy
 import sys
@@ -22,37 +22,56 @@ def test_every_notebook_starts_with_the_shared_setup_cell():
 
 
 class FakeShell:
-    """What the cell asks of IPython (shell commands, %pip), recorded instead of run."""
+    """What the cell asks of IPython (shell commands, %pip), recorded instead of run; %pip "installs" stylekit
+    when ``pip_works``."""
 
-    def __init__(self):
-        self.calls = []
+    def __init__(self, installed, pip_works):
+        self.calls, self.installed, self.pip_works = [], installed, pip_works
 
     def system(self, command):
         self.calls.append(command)
 
     def run_line_magic(self, name, line, _stack_depth=1):
         self.calls.append(f"%{name} {line}")
+        self.installed = self.installed or (name == "pip" and self.pip_works)
 
 
-def run_cell(source, cloned, monkeypatch):
-    shell = FakeShell()
-    monkeypatch.setattr("os.path.isdir", lambda path: cloned if path == "stylekit" else False)
-    monkeypatch.setattr(sys, "path", list(sys.path))
+def run_cell(source, monkeypatch, installed=False, pip_works=True):
+    """The shell's calls when the cell runs; it must leave sys.path alone."""
+    shell = FakeShell(installed, pip_works)
+    real = importlib.util.find_spec
+
+    def find_spec(name):  # stylekit is found once the shell has installed it
+        return (object() if shell.installed else None) if name == "stylekit" else real(name)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    path = list(sys.path)
     exec(TransformerManager().transform_cell(source), {"get_ipython": lambda: shell})
-    return shell.calls, sys.path
+    assert sys.path == path
+    return shell.calls
 
 
 @pytest.mark.parametrize("extras", ["course", "course,video"])
-def test_in_colab_it_installs_once_and_survives_a_restart(extras, monkeypatch):
+def test_in_colab_it_installs_the_package_once_and_survives_a_restart(extras, monkeypatch):
     source = SETUP["setup_source"](extras)
-    assert run_cell(source, cloned=False, monkeypatch=monkeypatch)[0] == []  # not in Colab: nothing at all
+    assert run_cell(source, monkeypatch) == []  # not in Colab: nothing at all
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-    calls, path = run_cell(source, cloned=False, monkeypatch=monkeypatch)
-    assert calls[0] == f"git clone -q --depth 1 {SETUP['REPOSITORY']} stylekit"
-    assert calls[1].startswith("%pip install") and f'"./stylekit[{extras}]"' in calls[1]
-    assert path[0] == os.path.abspath("stylekit")
-    calls, path = run_cell(source, cloned=True, monkeypatch=monkeypatch)  # after "Restart runtime"
-    assert calls == [] and path[0] == os.path.abspath("stylekit")
+    assert run_cell(source, monkeypatch) == [f'%pip install -q "stylekit[{extras}] @ git+{SETUP["REPOSITORY"]}"']
+    assert run_cell(source, monkeypatch, installed=True) == []  # after Runtime → Restart session
+
+
+def test_in_colab_a_failed_install_stops_the_notebook_with_one_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    with pytest.raises(SystemExit, match=r"^stylekit did not install: pip's messages above say why$"):
+        run_cell(SETUP["setup_source"]("course"), monkeypatch, pip_works=False)
+
+
+def test_in_colab_a_solutions_notebook_also_clones_the_notebook_it_runs_first(monkeypatch):
+    source = SETUP["setup_source"]("course", solutions=True)
+    assert run_cell(source, monkeypatch) == []
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    clone = f"test -d stylekit-course || git clone -q --depth 1 {SETUP['REPOSITORY']} stylekit-course"
+    assert run_cell(source, monkeypatch, installed=True) == [clone]
 
 
 def sources(notebook, kind):

@@ -13,7 +13,7 @@ from ..samples import DATA
 from .network import TransformNet
 
 FORMAT, VERSION = "stylekit-fast", 2  # a model file names itself; VERSION changes when TransformNet does
-SHIPPED = DATA / "models"  # models this project trained (data/README.md says how)
+SHIPPED = DATA / "models"  # models this project trained (stylekit/data/README.md says how)
 THUMBNAIL = 160  # px: the style's picture kept in a model file, for the playground
 
 
@@ -45,7 +45,7 @@ def shipped_models():
 
 def model_files(folder):
     """The fast models in ``folder``: its ``*.pt`` files but training checkpoints and universal style transfer's
-    decoders (they share data/models, universal/decoder.py, and style nothing alone)."""
+    decoders (they share stylekit/data/models, universal/decoder.py, and style nothing alone)."""
     return sorted(p for p in Path(folder).glob("*.pt")
                   if not p.name.endswith(".checkpoint.pt") and not p.name.startswith("decoder_"))  # fmt: skip
 

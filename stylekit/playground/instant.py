@@ -1,7 +1,7 @@
 """The playground's first tab: a photo restyled as the controls move, in one pass — by a fast model trained for
 its style, or for any painting by universal style transfer (whitening and colouring with the shipped decoders).
 
-Fast models are the shipped ones (data/models) and any ``*.pt`` model in the folder the playground starts in
+Fast models are the shipped ones (stylekit/data/models) and any ``*.pt`` model in the folder the playground starts in
 (``stylekit train STYLE -o name.pt`` puts one there); paintings are the bundled style images or an upload.
 """
 

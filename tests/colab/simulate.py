@@ -5,10 +5,12 @@
 
 A clean virtual environment holds only the packages of a Colab runtime (tests/colab/packages.txt says which and
 where the list comes from); a stand-in `google.colab` module, imported when Python starts as Colab's is, makes the
-setup cell take its Colab branch; git is told to fetch the repository URL the cell names from this clone instead
-(committed work only: the cell clones, it does not copy the working tree). Each notebook runs under nbval from a
-folder of its own outside the repository, in a fresh runtime as in Colab: what an earlier notebook installed is
-uninstalled first.
+setup cell take its Colab branch, which `%pip install`s stylekit from the repository's git URL; git is told to
+fetch that URL from this clone instead. pip installs committed work only, so a working tree with uncommitted
+changes is refused: the notebooks would run without them. Each notebook runs under nbval from a folder of its own
+outside the repository, in a fresh runtime as in Colab: what an earlier notebook installed is uninstalled first.
+A notebook fails when any cell fails (the setup cell's install among them) and when it upgraded, downgraded or
+replaced a package Colab ships (torch above all: Colab's own build would be gone).
 """
 
 import argparse
@@ -86,8 +88,14 @@ def notebooks(prefixes):
     return chosen
 
 
+def changed_packages(venv):
+    """The packages Colab ships that are no longer at Colab's version: ``name==version`` as now."""
+    fresh, now = json.loads((venv / "colab-runtime.json").read_text()), packages(venv)
+    return [f"{name}=={now.get(name, 'removed')}" for name, version in fresh.items() if now.get(name) != version]
+
+
 def run(notebook, venv, work, env):
-    """One notebook in a fresh runtime, from a folder of its own (Colab's /content)."""
+    """One notebook in a fresh runtime, from a folder of its own (Colab's /content): whether it passed."""
     reset(venv)
     content = work / f"content-{notebook.name[:2]}"
     content.mkdir()
@@ -96,7 +104,11 @@ def run(notebook, venv, work, env):
     command = [sys.executable, "-m", "pytest", "-c", str(work / "pytest.ini"), "-p", "no:cacheprovider", "-q",
                "--durations=3", *nbval, copy]  # fmt: skip
     env = env | {"TORCH_HOME": str(content / "torch")}  # a fresh runtime's empty cache
-    return subprocess.run(command, cwd=work, env=env).returncode
+    passed = subprocess.run(command, cwd=work, env=env).returncode == 0
+    changed = changed_packages(venv)
+    if changed:
+        print(f"{notebook.name} changed packages Colab ships: {', '.join(changed)}", file=sys.stderr)
+    return passed and not changed
 
 
 def environment(work):
@@ -119,7 +131,9 @@ def main():
     args = parser.parse_args()
     chosen = notebooks(args.notebooks)
     if subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout.strip():
-        print("note: uncommitted changes are not in the clone the notebooks make", file=sys.stderr)
+        raise SystemExit(
+            "uncommitted changes: commit them first, the notebooks install the committed work (git status)"
+        )
     with tempfile.TemporaryDirectory(prefix="colab-") as tmp:
         work = Path(tmp)
         venv = args.venv.resolve() if args.venv else work / "venv"
@@ -127,7 +141,7 @@ def main():
         kernel_spec(venv, work / "jupyter")
         (work / "pytest.ini").write_text("[pytest]\n")
         env = environment(work)
-        failed = [n.name for n in chosen if run(n, venv, work, env) != 0]
+        failed = [n.name for n in chosen if not run(n, venv, work, env)]
     print(f"simulated Colab: {len(chosen) - len(failed)} of {len(chosen)} notebooks ran", *failed, sep="\n  ")
     return 1 if failed else 0
 

@@ -1,10 +1,10 @@
-"""Writes data/clip_coffee.mp4, the test clip for video: real motion and occlusion, made from a bundled photo.
+"""Writes stylekit/data/clip_coffee.mp4, the test clip for video: real motion and occlusion, made from a bundled photo.
 
 The camera pans across content_coffee.jpg while a ball cut from content_rocket.jpg rolls across the scene the
 other way, hiding and then uncovering the cup (disocclusions); a 440 Hz tone is its audio track, so that a
 test can check the audio is copied unchanged. 48 frames, 12 frames/s, 192×128, H.264 + AAC:
 
-    python data/make_clip.py
+    python tools/make_clip.py   # a tool for the project (it needs PyAV); the clip it writes ships in the package
 """
 
 from pathlib import Path
@@ -13,7 +13,7 @@ import av
 import numpy as np
 from PIL import Image, ImageDraw
 
-HERE = Path(__file__).resolve().parent
+DATA = Path(__file__).resolve().parent.parent / "stylekit" / "data"
 FRAMES, FPS, WIDTH, HEIGHT = 48, 12, 192, 128
 SAMPLE_RATE = 44100
 
@@ -28,10 +28,10 @@ def frame(i, scene, ball, mask):
     return picture
 
 
-def main(path=HERE / "clip_coffee.mp4"):
-    coffee = Image.open(HERE / "content_coffee.jpg").convert("RGB")
+def main(path=DATA / "clip_coffee.mp4"):
+    coffee = Image.open(DATA / "content_coffee.jpg").convert("RGB")
     scene = coffee.resize((round(coffee.width * HEIGHT / coffee.height), HEIGHT), Image.LANCZOS)
-    rocket = Image.open(HERE / "content_rocket.jpg").convert("RGB")
+    rocket = Image.open(DATA / "content_rocket.jpg").convert("RGB")
     ball = rocket.crop((220, 60, 420, 260)).resize((56, 56), Image.LANCZOS)
     mask = Image.new("L", ball.size, 0)
     ImageDraw.Draw(mask).ellipse((0, 0, ball.width - 1, ball.height - 1), fill=255)

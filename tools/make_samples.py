@@ -1,7 +1,8 @@
 """Writes the bundled samples: content photos from scikit-image's public-domain/CC0 data, and style
-images painted procedurally here, so the project owns them outright (see data/README.md).
+images painted procedurally here, so the project owns them outright (see stylekit/data/README.md). A tool for
+the project, not part of the package: it needs scikit-image, and the files it writes ship in the package.
 
-    pip install scikit-image && python data/make_samples.py   # identical files on every run
+    pip install scikit-image && python tools/make_samples.py   # identical files on every run
 """
 
 from pathlib import Path
@@ -10,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 SIZE = 512
-HERE = Path(__file__).parent
+DATA = Path(__file__).resolve().parent.parent / "stylekit" / "data"
 
 
 def flow_field(rng, scale=3):
@@ -92,8 +93,8 @@ if __name__ == "__main__":
     import skimage.data
 
     for name in CONTENT:
-        Image.fromarray(getattr(skimage.data, name)()).save(HERE / f"content_{name}.jpg", quality=92)
-        print(f"wrote data/content_{name}.jpg")
+        Image.fromarray(getattr(skimage.data, name)()).save(DATA / f"content_{name}.jpg", quality=92)
+        print(f"wrote {DATA / f'content_{name}.jpg'}")
     for i, (name, paint) in enumerate(STYLES.items()):
-        paint(np.random.default_rng(i)).save(HERE / f"style_{name}.jpg", quality=92)
-        print(f"wrote data/style_{name}.jpg")
+        paint(np.random.default_rng(i)).save(DATA / f"style_{name}.jpg", quality=92)
+        print(f"wrote {DATA / f'style_{name}.jpg'}")

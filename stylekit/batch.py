@@ -3,7 +3,9 @@ the rest; on this machine, item after item, or as Ray tasks on a cluster (``ray_
 (one task), which writes its .mp4 itself: on a cluster, give an output folder all machines share.
 
 An output whose PNG already holds the settings it would be made with is skipped, so a rerun resumes. Each item
-is scored with ``judge`` and timed; ``summary.csv`` in the folder has one row per item.
+is scored with ``judge`` and timed; ``summary.csv`` in the folder has one row per item. Ctrl-C stops the batch: the
+item in flight is not recorded as done (a transfer's latest image is kept as ``<output>.partial.png``), and a rerun
+makes it again.
 """
 
 import csv
@@ -14,14 +16,13 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from . import images
 from .errors import ImageError, StylekitError, need
 from .fast import cached_fast, check_options, recorded_settings, stylize
 from .judge import judge
 from .measure import PeakMemory
 from .settings import resolve
+from .steps import Steps
 from .transfer import transfer
 from .video import video
 
@@ -36,7 +37,7 @@ class Item:
     style: str  # a style image, or the fast model's name or file
     output: str
     settings: dict = field(default_factory=dict)  # what the output's PNG will hold
-    status: str = "pending"  # then 'done', 'skipped' or 'failed'
+    status: str = "pending"  # then 'done', 'skipped', 'failed' or 'interrupted' (Ctrl-C)
     seconds: float = None
     added_mb: float = None  # what the item added to its process's resident memory at its peak
     content_error: float = None
@@ -69,8 +70,8 @@ def plan(contents, styles, folder, preset="default", model=None, **settings):
     fast = {k: v for k, v in settings.items() if k in ("size", "strength", "colours")}
     if model is not None:  # what would fail every item is refused once, before any is run
         check_options(**fast)
-    items = []
-    for content in expand(contents):
+    items, contents = [], expand(contents)
+    for content in contents:
         for style in styles:
             name = Path(str(style)).stem.removeprefix("style_")
             output = folder / f"{content.stem}__{name}{'.mp4' if _is_video(content) else '.png'}"
@@ -81,10 +82,7 @@ def plan(contents, styles, folder, preset="default", model=None, **settings):
             else:
                 expected = resolve(preset, settings).describe(str(content), str(style))
             items.append(Item(str(content), str(style), str(output), json.loads(json.dumps(expected))))
-    names = [item.output for item in items]
-    if len(set(names)) < len(names):
-        twice = next(n for n in names if names.count(n) > 1)
-        raise StylekitError(f"two items would both write {twice}: rename one of the inputs")
+    images.check_outputs([item.output for item in items], [*contents, *styles])
     return items
 
 
@@ -100,15 +98,25 @@ def batch(contents, styles, folder, preset="default", *, model=None, ray_address
     todo = [item for item in items if item.status == "pending"]
     job = dict(preset=preset, model=model, settings=settings)
     results = _ray_results(todo, job, _ray(ray_address)) if ray_address is not None else _local_results(todo, job)
-    with tqdm(total=len(todo), desc="batch", unit="item", disable=not progress) as bar:
+    with Steps(len(todo), progress=progress, desc="batch", unit="item") as steps:
         for item, (image, measured) in results:
             vars(item).update(measured)
             if image is not None:
-                images.save_png(image, item.output, item.settings)
+                images.save_png(image, partial(item) if item.status == "interrupted" else item.output, item.settings)
+            if item.status == "done":
+                partial(item).unlink(missing_ok=True)  # an earlier run's, interrupted
             write_summary(items, folder / "summary.csv")
-            bar.update(1)
+            if item.status == "interrupted":
+                raise KeyboardInterrupt  # Ctrl-C reached the item's transfer: the batch ends as it would anywhere else
+            steps.record({})
     write_summary(items, folder / "summary.csv")
     return items
+
+
+def partial(item):
+    """Where an interrupted item's latest image is kept: beside its output, under a name no rerun takes as done."""
+    output = Path(item.output)
+    return output.with_name(f"{output.stem}.partial.png")
 
 
 def run_item(item, job):
@@ -119,13 +127,16 @@ def run_item(item, job):
             if _is_video(item.content):
                 run = video(item.content, None if job["model"] else item.style, item.output, job["preset"],
                             model=job["model"], progress=False, **job["settings"])  # fmt: skip
-                status = "done" if run.seconds else "skipped"
+                status = "interrupted" if run.stopped else "done" if run.seconds else "skipped"
                 return None, dict(status=status, seconds=time.perf_counter() - started, added_mb=peak.added_mb)
             if job["model"] is not None:
                 settings = {k: v for k, v in job["settings"].items() if k in ("size", "strength", "colours")}
                 image = stylize(cached_fast(job["model"]), item.content, **settings).image
             else:
-                image = transfer(item.content, item.style, job["preset"], progress=False, **job["settings"]).image
+                result = transfer(item.content, item.style, job["preset"], progress=False, **job["settings"])
+                if result.stopped:  # Ctrl-C: the latest image, not a finished one
+                    return result.image, dict(status="interrupted", seconds=time.perf_counter() - started)
+                image = result.image
         seconds = time.perf_counter() - started
         scores = judge(image, item.content, item.style) if job["model"] is None else {}
         return image, dict(status="done", seconds=seconds, added_mb=peak.added_mb, content_error=scores.get("content"),
@@ -160,14 +171,18 @@ def _ray_results(items, job, ray):
     gpus = 1 if ray.cluster_resources().get("GPU") else 0
     remote = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=RETRIES)(run_item)
     pending = {remote.remote(item, job): item for item in items}
-    while pending:
-        [ready], _ = ray.wait(list(pending), num_returns=1)
-        item = pending.pop(ready)
-        try:
-            yield item, ray.get(ready)
-        except ray.exceptions.RayError as e:  # retries exhausted: the worker kept dying
-            message = f"{type(e).__name__}: its worker died {RETRIES + 1} times"
-            yield item, (None, dict(status="failed", message=message))
+    try:
+        while pending:
+            [ready], _ = ray.wait(list(pending), num_returns=1)
+            item = pending.pop(ready)
+            try:
+                yield item, ray.get(ready)
+            except ray.exceptions.RayError as e:  # retries exhausted: the worker kept dying
+                message = f"{type(e).__name__}: its worker died {RETRIES + 1} times"
+                yield item, (None, dict(status="failed", message=message))
+    finally:  # Ctrl-C, or a failure here: the tasks not done yet are not left running on the cluster
+        for ref in pending:
+            ray.cancel(ref)
 
 
 def _is_video(path):
@@ -193,12 +208,12 @@ def write_summary(items, path):
 
 def summary_table(items):
     """A short plain-text table of the items, and the counts."""
-    counts = {s: sum(i.status == s for i in items) for s in ("done", "skipped", "failed")}
+    counts = {s: sum(i.status == s for i in items) for s in ("done", "skipped", "failed", "interrupted", "pending")}
     lines = [f"{'content':<24} {'style':<16} {'status':<8} {'s':>7} {'+MB':>6} {'content':>8} {'style':>8}"]
     for i in items:
         columns = ((i.seconds, 7, 1), (i.added_mb, 6, 0), (i.content_error, 8, 3), (i.style_error, 8, 4))
         numbers = [f"{v:>{w}.{p}f}" if v is not None else " " * w for v, w, p in columns]
         lines.append(f"{Path(i.content).name[:24]:<24} {Path(i.style).stem[:16]:<16} {i.status:<8} {' '.join(numbers)}"
                      + (f"  {i.message}" if i.message else ""))  # fmt: skip
-    lines.append(", ".join(f"{n} {s}" for s, n in counts.items()))
+    lines.append(", ".join(f"{n} {s}" for s, n in counts.items() if n or s in ("done", "skipped", "failed")))
     return "\n".join(lines)

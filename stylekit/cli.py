@@ -20,7 +20,7 @@ from .batch import batch, summary_table
 from .errors import StylekitError
 from .fast import load_fast, shipped_models, stylize
 from .fast.train import TrainOptions, train_fast
-from .images import open_image, read_settings
+from .images import check_outputs, open_image, read_settings
 from .samples import sample
 from .settings import CHOICES, PRESETS, Settings
 from .transfer import transfer
@@ -304,8 +304,10 @@ def _stylize(args):
         raise StylekitError(f"{len(args.photos)} photos need an existing folder as output, not {args.output}")
     for photo in args.photos:  # every photo readable before the first is styled
         open_image(photo)
-    for photo in args.photos:
-        target = Path(args.output) / f"{Path(photo).stem}_{model.style}.png" if several else Path(args.output)
+    targets = [Path(args.output) / f"{Path(photo).stem}_{model.style}.png" if several else Path(args.output)
+               for photo in args.photos]  # fmt: skip
+    check_outputs(targets, args.photos)  # two photos of one name from two folders would share one output
+    for photo, target in zip(args.photos, targets):
         output = _check_output(target, args.photos)
         given = {k: getattr(args, k) for k in ("size", "strength", "colours") if getattr(args, k) is not None}
         result = stylize(model, photo, **given)
@@ -379,6 +381,9 @@ def _batch(args):
                   **settings)  # fmt: skip
     print(summary_table(items))
     print(f"summary: {Path(args.output, 'summary.csv').resolve()}")
+    if any(item.status in ("interrupted", "pending") for item in items):
+        print("stylekit: interrupted; the items not done are made by the same command again", file=sys.stderr)
+        return 130
     return 1 if any(item.status == "failed" for item in items) else 0
 
 
@@ -388,9 +393,7 @@ def _check_output(output, inputs, suffix=".png"):
         raise StylekitError(f"output must be a {suffix} file, not {output}")
     if not output.parent.is_dir():
         raise StylekitError(f"output folder {output.parent} does not exist")
-    for path in filter(None, inputs):
-        if Path(path).exists() and Path(path).resolve() == output.resolve():
-            raise StylekitError(f"output {output} is also an input; choose another name")
+    check_outputs([output], inputs)
     return output
 
 

@@ -1,6 +1,7 @@
 """stylekit's own model files (fast models, decoders): written atomically, read back with a one-line error for
 anything else (a missing file, another kind of file, another format version)."""
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -16,7 +17,9 @@ def read_file(path, format, version, what, missing=""):
     if not path.is_file():
         raise StylekitError(f"{path}: no such {what} file{missing}")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns before refusing a pickle: the one line below says it all
+            warnings.simplefilter("ignore")
+            data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # pickle, zip and unpickling errors all mean the same to a user
         raise StylekitError(f"{path}: not a stylekit {what} (unreadable as one)") from None
     if not isinstance(data, dict) or data.get("format") != format:
@@ -31,5 +34,6 @@ def read_file(path, format, version, what, missing=""):
 
 def atomic_save(data, path):
     """``torch.save`` that never leaves a half-written file (``images.atomic_path``)."""
-    with images.atomic_path(path) as tmp:
-        torch.save(data, tmp)
+    # Opened here, not by torch: its C++ writer reports a read-only or full disk as a RuntimeError, not an OSError.
+    with images.atomic_path(path) as tmp, open(tmp, "xb") as f:
+        torch.save(data, f)

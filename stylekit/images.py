@@ -7,7 +7,7 @@ import numbers
 import os
 import uuid
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +95,26 @@ MIN_SIDE = 16  # px: VGG halves an image four times before relu5_1; smaller inpu
 MAX_UPSCALE = 4  # enlarging more than this invents detail the transfer then treats as content or style
 
 
+def check_source(source, name):
+    """Refuses what cannot be an image (a number, a list where one image goes): files, PIL images and tensors pass."""
+    if not isinstance(source, (str, Path, Image.Image)) and not torch.is_tensor(source):
+        raise ImageError(f"the {name} image must be a file path, a PIL image or a (1, 3, H, W) tensor, not "
+                         f"{type(source).__name__}")  # fmt: skip
+    return source
+
+
+def check_pixels(width, height, name, copies=2):
+    """Refuses a ``width``×``height`` image that ``copies`` float copies (and Pillow's own) could not fit in the free
+    memory: a size or style scale typed too large ends in one line, not a MemoryError after minutes."""
+    needed = width * height * 3 * (4 * copies + 1)
+    free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if needed > 0.9 * free:
+        raise SettingsError(
+            f"the {name} image at {width}×{height} px needs {needed / 2**30:.1f} GiB but {free / 2**30:.1f} GiB are "
+            "free: choose a smaller size"
+        )
+
+
 def as_tensor(source, size, name="image"):
     """A path, a PIL image or a (…, 3, H, W) tensor in [0, 1] as a (1, 3, H, W) tensor of ``size``.
 
@@ -102,6 +122,7 @@ def as_tensor(source, size, name="image"):
     ``MAX_UPSCALE`` times (a blurry input gives a blurry result).
     """
     check_size(size)
+    check_source(source, name)
     if torch.is_tensor(source):
         if source.dim() < 3 or source.shape[-3] != 3 or source.numel() != 3 * source.shape[-2] * source.shape[-1]:
             raise ImageError(f"the {name} image is a tensor of shape {tuple(source.shape)}, not (1, 3, H, W)")
@@ -118,6 +139,7 @@ def as_tensor(source, size, name="image"):
             f"shorter side, or VGG's deeper layers have nothing to describe"
         )
     target = target_size(width, height, size)
+    check_pixels(*target, name)
     if max(target) > MAX_UPSCALE * max(width, height):
         warnings.warn(
             f"the {name} image is only {width}×{height} px: enlarged more than {MAX_UPSCALE}×, "
@@ -152,6 +174,20 @@ def file_names(**inputs):
     return named
 
 
+def check_outputs(outputs, inputs):
+    """Refuses, before any work, an output that is one of the ``inputs`` (those that are files) or that two outputs
+    share: a run never overwrites what it reads, nor one of its results with another."""
+    taken = {Path(p).resolve() for p in inputs if isinstance(p, (str, Path)) and Path(p).exists()}
+    seen = set()
+    for output in map(Path, outputs):
+        where = output.resolve()
+        if where in taken:
+            raise StylekitError(f"output {output} is also an input; choose another name")
+        if where in seen:
+            raise StylekitError(f"two outputs would both write {output}: rename one of the inputs")
+        seen.add(where)
+
+
 def check_size(size):
     """``size`` if it is None, a positive int or (width, height) of them; else a ``SettingsError``."""
 
@@ -179,6 +215,7 @@ def load_mask(source, width, height):
     ``source`` is a path, a PIL image or a tensor. It is resized like the content image; a mask of
     another shape than the content is stretched to fit, with a warning.
     """
+    check_source(source, "mask")
     if torch.is_tensor(source):
         grey = source.detach().float().reshape(-1, *source.shape[-2:]).mean(0)  # (H, W), (1, H, W) or RGB
         img = to_pil(grey.expand(3, *grey.shape))
@@ -229,7 +266,8 @@ def atomic_path(path, suffix=""):
         yield tmp
         os.replace(tmp, path)
     except BaseException as e:
-        tmp.unlink(missing_ok=True)
+        with suppress(OSError):  # on a read-only or full file system the clean-up can fail too: the cause is e
+            tmp.unlink(missing_ok=True)
         if isinstance(e, OSError) and not isinstance(e, StylekitError):  # a full disk, a read-only folder, ...
             raise WriteError(f"cannot write {path}: {e.strerror or e}") from e
         raise
@@ -243,6 +281,26 @@ def save_png(image, path, settings=None):
     # Opened with "x" so the umask applies as for any new file.
     with atomic_path(path) as tmp, open(tmp, "xb") as f:
         to_pil(image).save(f, format="PNG", pnginfo=info)
+    return Path(path)
+
+
+# What ``save_image`` writes for a suffix: PNG keeps the settings; the others are for sharing the picture.
+FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF",
+           ".tiff": "TIFF"}  # fmt: skip
+
+
+def save_image(image, path, settings=None):
+    """Writes ``image`` atomically in the format ``path``'s suffix names: a PNG with ``settings`` (``save_png``), or
+    JPEG, WebP, BMP or TIFF without them; any other suffix is refused before anything is written."""
+    kind = FORMATS.get(Path(path).suffix.lower())
+    if kind is None:
+        raise SettingsError(
+            f"{path}: cannot write a {Path(path).suffix or 'suffix-less'} file; use {', '.join(FORMATS)}"
+        )
+    if kind == "PNG":
+        return save_png(image, path, settings)
+    with atomic_path(path) as tmp, open(tmp, "xb") as f:
+        to_pil(image).save(f, format=kind, **({"quality": 95} if kind in ("JPEG", "WEBP") else {}))
     return Path(path)
 
 

@@ -24,6 +24,23 @@ AUTOGRAD_SLACK = 1.1  # what autograd keeps beyond the layers' outputs (ReLU mas
 SCRATCH = 128 * 2**20
 
 
+# What a forward pass without autograd holds per pixel at its widest: a layer's input and output, 64 fp32 channels
+# each at full resolution (VGG's first block; the decoders' and a fast model's widest full-size layers are narrower).
+INFERENCE_BYTES_PER_PIXEL = 2 * 64 * 4
+
+
+def check_inference(width, height, device, what):
+    """Refuses a one-pass run (universal style transfer, a fast model) at ``width``×``height`` that could not fit in
+    the free memory of ``device``: one line instead of a MemoryError."""
+    need = width * height * INFERENCE_BYTES_PER_PIXEL
+    free = free_bytes(device)
+    if need > 0.9 * free:
+        raise SettingsError(
+            f"{what} at {width}×{height} px needs about {need / 2**30:.1f} GiB but {free / 2**30:.1f} GiB are free "
+            f"on {device}: choose a smaller size"
+        )
+
+
 def values_per_pixel(arch):
     """{layer: activation values per input pixel}: its channels / 4**(pools before it)."""
     values, pools = {}, 0

@@ -30,7 +30,8 @@ class Result:
         return self.history["passes"][-1]
 
     def save(self, path):
-        return images.save_png(self.image, path, self.settings)
+        """The image in the format ``path``'s suffix names: a PNG with the settings in its metadata, or JPEG, WebP…"""
+        return images.save_image(self.image, path, self.settings)
 
     def to_pil(self):
         return images.to_pil(self.image)

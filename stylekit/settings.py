@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 from .errors import SettingsError
-from .images import file_names
+from .images import check_size, file_names
 from .losses import STYLE_LOSSES, blend_weights
 from .vgg import LAYERS, POOLING, deepest, gatys_style_layers
 
@@ -126,11 +126,15 @@ class Settings:
 
     def _check_layers(self):
         for kind in ("content_layers", "style_layers"):
+            if not isinstance(getattr(self, kind), dict):
+                raise SettingsError(f"{kind} must map layer names to weights, not {getattr(self, kind)!r}")
             for layer, weight in getattr(self, kind).items():
                 deepest(self.model, [layer])  # names an unknown layer
                 _check_number(f"weight of {layer}", weight)
         if not self.content_layers and not self.style_layers:
             raise SettingsError("no content and no style layers: nothing to optimise")
+        if self.style_blend is not None and not isinstance(self.style_blend, (list, tuple)):
+            raise SettingsError(f"style_blend must be a list of weights, not {self.style_blend!r}")
         for weight in self.style_blend or []:
             _check_number("each style_blend weight", weight)
         if self.style_blend is not None and not sum(self.style_blend) > 0:
@@ -139,10 +143,15 @@ class Settings:
     def _check_counts(self):
         per_scale = list(self.steps) if isinstance(self.steps, (list, tuple)) else None
         for name, value in [("steps", s) for s in per_scale or [self.steps]] + [("lbfgs_history", self.lbfgs_history)]:
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            if not _is_int(value) or value < 1:
                 raise SettingsError(f"{name} must be an integer >= 1 (or a list of them, one per scale), not {value!r}")
-        if self.save_every < 0:
-            raise SettingsError("save_every must be >= 0")
+        for name, value, top in (("save_every", self.save_every, None), ("seed", self.seed, 2**64)):
+            if not _is_int(value) or value < 0 or (top and value >= top):
+                limit = "" if top is None else " and below 2**64"
+                raise SettingsError(f"{name} must be an integer >= 0{limit}, not {value!r}")
+        for name in ("weights", "device"):
+            if not isinstance(getattr(self, name), str):
+                raise SettingsError(f"{name} must be text, not {getattr(self, name)!r}")
         _check_number("early_stop", self.early_stop)
         if self.early_stop >= 1:
             raise SettingsError(f"early_stop is a fraction of the loss, below 1 (0.02: 2%), not {self.early_stop!r}")
@@ -150,12 +159,16 @@ class Settings:
             raise SettingsError(f"steps {per_scale} name {len(per_scale)} scales but scales is {self.scales!r}")
         if self.scales != "auto" and (not isinstance(self.scales, int) or not 1 <= self.scales <= self.total_steps):
             raise SettingsError(f"scales must be 'auto' or an integer from 1 to steps, not {self.scales!r}")
-        tile_ok = isinstance(self.tile, int) and not isinstance(self.tile, bool) and (self.tile == 0 or self.tile >= 16)
+        tile_ok = _is_int(self.tile) and (self.tile == 0 or self.tile >= 16)
         if self.tile != "auto" and not tile_ok:
             raise SettingsError(f"tile must be 'auto', 0 (never) or a side of at least 16 px, not {self.tile!r}")
-        size = [self.size] if isinstance(self.size, int) else list(self.size)
-        if len(size) not in (1, 2) or any(not isinstance(s, int) or s < 1 for s in size):
-            raise SettingsError(f"size must be a positive int or [width, height], not {self.size!r}")
+        if self.size is None:
+            raise SettingsError("size must be a positive integer or [width, height], not None")
+        check_size(self.size)
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check_number(name, value, positive=False):

@@ -16,7 +16,7 @@ from . import colour, images
 from .device import pick_device, pick_dtype
 from .errors import SettingsError
 from .losses import Objective
-from .memory import choose_tile
+from .memory import check_inference, choose_tile
 from .settings import scale_plan, style_size
 from .tiles import TiledObjective
 from .vgg import ThesisInput, pools_before
@@ -47,11 +47,13 @@ def build(s, content, style=None, mask=None, extra_terms=None, wrap=None):
     encoder = ThesisInput(encoder).to(device) if s.normalization == "thesis" else encoder
     encoder = wrap(encoder) if wrap is not None else encoder
     # Files are decoded once here; each scale resizes the decoded image.
-    content, styles = _decoded(content), [_decoded(x) for x in styles]
+    content, styles = _decoded(content, "content"), [_decoded(x, "style") for x in styles]
     plan = scale_plan(s.size, s.steps, s.scales)
     shapes = [_shapes(s, content, styles, size) for size, _ in plan]
     # Memory is checked first, the largest scale first: a run that cannot fit is refused before any target is made.
     tiles = [choose_tile(s, *shape[0][1], device, dtype) for shape in reversed(shapes)][::-1]
+    for name, shape in shapes[-1][1 if content is not None else 0 :]:  # the styles' passes are not in the estimate
+        check_inference(*shape, device, f"the {name} image's VGG pass (style_scale {s.style_scale})")
     smallest = 2 ** pools_before(s.model, s.deepest)
     stages, carried = [], 0
     for i, ((size, steps), shape, tile) in enumerate(zip(plan, shapes, tiles)):
@@ -140,5 +142,8 @@ def _size_of(image):
     return (image.shape[-1], image.shape[-2]) if torch.is_tensor(image) else image.size
 
 
-def _decoded(source):
+def _decoded(source, name):
+    if source is None:
+        return None
+    images.check_source(source, name)
     return images.open_image(source) if isinstance(source, (str, Path)) else source

@@ -3,7 +3,9 @@
 Each case gives one line naming the problem (exit 2 from the CLI, a ``StylekitError`` from the API, one line in
 the page), never a traceback, and leaves every input and any earlier output byte-identical, with no new file and
 no half-written ``*.tmp`` beside it (except what a case documents in ``leaves``). A full disk and a read-only
-folder are simulated by patched writers: the tests run as root, which no chmod stops.
+folder are real where a small tmpfs can be mounted (CI runs as root), else skipped; patched writers simulate them
+too, at the moment a file is half written. Every file under the case's folder, the mounts included, is compared
+byte for byte before and after.
 """
 
 import builtins
@@ -12,10 +14,13 @@ import hashlib
 import html
 import importlib
 import io
+import json
 import os
 import struct
+import subprocess
 import traceback
 import zlib
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -114,7 +119,27 @@ def make_world(tmp):
     _write(tmp / "other.frames" / "settings.json", b'{"made": "with other settings"}')
     _write(tmp / "other.frames" / "000001.png", EARLIER)
     _write(tmp / "m2.checkpoint.pt", b"\x00" * 100)  # a damaged training checkpoint beside the output m2.pt
+    # Inputs named as outputs of a run would be: a snapshot's name, a batch item's, a video's work folder.
+    w["snap"] = _png(tmp / "out_step00001.png", 64, 48, 4)
+    (tmp / "in.frames").mkdir()
+    for i in (1, 2):
+        _png(tmp / "in.frames" / f"{i}.png", 48, 36, i)
+    w["in_frames"] = tmp / "in.frames"
+    # Settings read back from a PNG whose values have the wrong types.
+    for name, settings in {"typed_string": {"style_weight": "heavy"}, "typed_layers": {"style_layers": "relu1_1"},
+                           "typed_seed": {"seed": 2**70}, "typed_size": {"size": {"w": 3}}}.items():  # fmt: skip
+        w[name] = _settings_png(tmp / f"{name}.png", {"content": str(w["photo"]), "style": str(w["style"]), **settings})
+    # A decoder file under another level's name.
+    w["renamed_decoders"] = tmp / "renamed"
+    _write(w["renamed_decoders"] / "decoder_relu2_1.pt", (SHIPPED / "decoder_relu1_1.pt").read_bytes())
     return w
+
+
+def _settings_png(path, settings):
+    info = PngImagePlugin.PngInfo()
+    info.add_text("stylekit", json.dumps(settings))
+    Image.new("RGB", (64, 48)).save(path, pnginfo=info)
+    return path
 
 
 def snapshot(root):
@@ -199,6 +224,37 @@ def read_only(world, monkeypatch):
                               (os, "mkdir", fake_mkdir), (os, "replace", fake_replace),
                               (torch, "save", fake_torch_save)):  # fmt: skip
         monkeypatch.setattr(owner, name, fake)
+
+
+def _mount(world, options):
+    """A tmpfs at ``world['tmp']/fs`` with ``options``, or the case is skipped where mounting is not allowed."""
+    folder = world["tmp"] / "fs"
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    return folder
+
+
+def real_read_only(world, monkeypatch):
+    _mount(world, "size=1m,ro")
+
+
+def real_full_disk(world, monkeypatch):
+    """A 64 KiB tmpfs, filled: the next write gets ENOSPC from the kernel."""
+    folder = _mount(world, "size=64k")
+    with open(folder / "filler", "wb") as f, suppress(OSError):
+        f.write(b"\0" * 2**17)
+
+
+@pytest.fixture(autouse=True)
+def unmounted(tmp_path):
+    """Every tmpfs a case mounted is gone after it."""
+    yield
+    for line in Path("/proc/mounts").read_text().splitlines() if Path("/proc/mounts").exists() else []:
+        where = line.split()[1]
+        if where.startswith(str(tmp_path)):
+            subprocess.run(["umount", where], check=True)
 
 
 # -- the API and the playground: each returns the one line it showed -------------------------------------------------
@@ -344,6 +400,37 @@ CASES = [
     case("transfer-output-is-a-folder", "transfer {photo} {style} -o {result_png}" + T, "Is a directory"),
     case("transfer-full-disk", TRANSFER, "No space left on device", setup=full_disk),
     case("transfer-read-only", "transfer {photo} {style} -o {ro}/out.png" + T, "Read-only file", setup=read_only),
+    case(
+        "transfer-real-read-only",
+        "transfer {photo} {style} -o {tmp}/fs/out.png" + T,
+        "Read-only file system",
+        setup=real_read_only,
+    ),
+    case(
+        "transfer-real-full-disk",
+        "transfer {photo} {style} -o {tmp}/fs/out.png" + T,
+        "No space left on device",
+        setup=real_full_disk,
+    ),
+    case("transfer-snapshot-is-the-content", "transfer {snap} {style} -o {out} --save-every 1" + T, "is also an input"),
+    case(
+        "transfer-settings-from-wrong-types",
+        "transfer --settings-from {typed_string} -o {out}" + T,
+        "style_weight must be a finite number >= 0, not 'heavy'",
+    ),
+    case(
+        "transfer-settings-from-layers-as-text",
+        "transfer --settings-from {typed_layers} -o {out}" + T,
+        "style_layers must map layer names to weights",
+    ),
+    case("transfer-settings-from-huge-seed", "transfer --settings-from {typed_seed} -o {out}" + T, "below 2**64"),
+    case(
+        "transfer-settings-from-size-a-dict",
+        "transfer --settings-from {typed_size} -o {out} --steps 1",
+        "size must be a positive integer or [width, height], not {'w': 3}",
+    ),
+    case("transfer-seed-beyond-64-bits", TRANSFER + " --seed 18446744073709551616", "seed must be an integer >= 0"),
+    case("transfer-style-scale-beyond-memory", TRANSFER + " --style-scale 1000", "choose a smaller size"),
     # transfer: the settings
     case("transfer-style-weight-nan", TRANSFER + " --style-weight nan", "style_weight must be a finite number"),
     case("transfer-content-weight-negative", TRANSFER + " --content-weight -3", "content_weight must be a finite"),
@@ -381,6 +468,15 @@ CASES = [
     case("stylize-size-zero", STYLIZE + " --size 0", "size must be a positive integer"),
     case("stylize-size-tiny", STYLIZE + " --size 4", "a fast model needs at least 16 px"),
     case("stylize-full-disk", STYLIZE, "No space left on device", setup=full_disk),
+    case(
+        "stylize-real-read-only",
+        "stylize {model} {photo} -o {tmp}/fs/out.png --size 48",
+        "Read-only file system",
+        setup=real_read_only,
+    ),
+    case("stylize-two-photos-of-one-name", "stylize {model} {a}/photo.png {b}/photo.png -o {outdir}", "both write"),
+    case("stylize-size-beyond-memory", "stylize {model} {photo} -o {out} --size 100000", "choose a smaller size"),
+    case("stylize-model-pickled", "stylize {pickled_pt} {photo} -o {out}", "not a stylekit fast model"),
     # train
     case("train-style-missing", "train {tmp}/nope.png -o {model_out}" + R, "nope.png: no such file"),
     case("train-style-not-an-image", "train {notes} -o {model_out}" + R, "not an image Pillow can read"),
@@ -401,6 +497,7 @@ CASES = [
     case("train-precision-fp16", TRAIN + " --precision fp16", "invalid choice: 'fp16'"),
     case("train-damaged-checkpoint", "train {style} -o {tmp}/m2.pt" + R, "not a stylekit fast model"),
     case("train-full-disk", TRAIN, "No space left on device", setup=full_disk),
+    case("train-real-read-only", "train {style} -o {tmp}/fs/m.pt" + R, "Read-only file system", setup=real_read_only),
     # universal
     case("universal-photo-missing", "universal {tmp}/nope.png {style} -o {out}", "nope.png: no such file"),
     case("universal-style-not-an-image", "universal {photo} {notes} -o {out} --size 48", "not an image Pillow can"),
@@ -418,6 +515,12 @@ CASES = [
     case("universal-strength-above-one", UNIVERSAL + " --strength 1.5", "strength must be between 0 and 1"),
     case("universal-output-is-the-style", "universal {photo} {style} -o {style}", "is also an input"),
     case("universal-full-disk", UNIVERSAL, "No space left on device", setup=full_disk),
+    case("universal-size-beyond-memory", "universal {photo} {style} -o {out} --size 100000", "choose a smaller size"),
+    case(
+        "universal-decoder-of-another-level",
+        UNIVERSAL + " --decoders {renamed_decoders} --levels relu2_1",
+        "decoder_relu2_1.pt: a decoder for relu1_1, not relu2_1",
+    ),
     # train-decoders
     case("train-decoders-photos-missing", DECODERS + " --photos {tmp}/nowhere", "nowhere: no such file or folder"),
     case("train-decoders-size-below-64", DECODERS + " --size 32", "size must be an integer >= 64"),
@@ -439,7 +542,7 @@ CASES = [
     case("video-style-missing", "video {clip} {tmp}/nope.png -o {video_out}" + V, "nope.png: no such file"),
     case("video-model-junk", "video {clip} -o {video_out} --model {junk_pt} --size 32", "not a stylekit fast model"),
     case("video-style-and-model", VIDEO + " --model {model}", "give STYLE image(s) or --model, one of the two"),
-    case("video-output-is-the-input", "video {clip} {style} -o {clip}" + V, "is also the input"),
+    case("video-output-is-the-input", "video {clip} {style} -o {clip}" + V, "is also an input"),
     case("video-output-is-the-style", "video {clip} {style} -o {style}" + V, "style.png is a file"),
     case("video-output-avi", "video {clip} {style} -o {tmp}/out.avi" + V, "must be an .mp4 file or a folder"),
     case("video-output-folder-missing", "video {clip} {style} -o {tmp}/missing/out.mp4" + V, "does not exist"),
@@ -453,6 +556,7 @@ CASES = [
     # The work folder out.frames is made, with its settings.json alone: no frame, whole or half.
     case("video-full-disk", VIDEO, "No space left on device", setup=full_disk, leaves=("out.frames",)),
     case("video-read-only", "video {clip} {style} -o {ro}/out.mp4" + V, "Read-only file system", setup=read_only),
+    case("video-work-folder-is-the-input", "video {in_frames} {style} -o {tmp}/in.mp4" + V, "is also an input"),
     # batch
     case("batch-content-missing", "batch {tmp}/nope.png --style {style} -o {outdir}", "nope.png: no such file"),
     case("batch-content-glob-matches-nothing", "batch {tmp}/*.tiff --style {style} -o {outdir}", "no such file"),
@@ -467,6 +571,17 @@ CASES = [
     case("batch-size-zero-with-a-model", FAST_BATCH + " --size 0", "size must be a positive integer"),
     case("batch-full-disk", FAST_BATCH, "No space left on device", setup=full_disk),
     case("batch-read-only", "batch {photo} --model {model} -o {ro} --size 48", "Read-only file", setup=read_only),
+    case(
+        "batch-real-read-only",
+        "batch {photo} --model {model} -o {tmp}/fs --size 48",
+        "Read-only file system",
+        setup=real_read_only,
+    ),
+    case(
+        "batch-output-is-another-input",
+        "batch {photo} {outdir}/photo__style.png --style {style} -o {outdir}",
+        "photo__style.png is also an input",
+    ),
     # the API
     call(
         "api-transfer-nan-content",
@@ -504,6 +619,26 @@ CASES = [
         api(lambda w: Result(torch.rand(1, 3, 8, 8), {}, {}).save(w["tmp"] / "missing" / "r.png")),
         "No such file or directory",
     ),
+    call(
+        "api-transfer-size-a-float",
+        api(lambda w: stylekit.transfer(w["photo"], w["style"], **{**SMALL, "size": 48.5})),
+        "size must be a positive integer or [width, height], not 48.5",
+    ),
+    call(
+        "api-transfer-content-a-number",
+        api(lambda w: stylekit.transfer(123, w["style"], **SMALL)),
+        "the content image must be a file path, a PIL image or a (1, 3, H, W) tensor, not int",
+    ),
+    call(
+        "api-universal-mask-a-number",
+        api(lambda w: stylekit.universal(w["photo"], w["style"], size=48, mask=7)),
+        "the mask image must be a file path",
+    ),
+    call(
+        "api-result-saved-as-an-unknown-format",
+        api(lambda w: Result(torch.rand(1, 3, 8, 8), {}, {}).save(w["tmp"] / "r.xyz")),
+        "cannot write a .xyz file",
+    ),
     call("api-read-settings-damaged-json", api(lambda w: stylekit.read_settings(w["badjson"])), "settings are damaged"),
     # the playground's uploads
     call("playground-content-junk", playground_upload("content", b"junk", "junk.png"), "junk.png: not an image"),
@@ -531,8 +666,7 @@ def quiet_progress(monkeypatch):
     def quiet(*args, **kwargs):
         return tqdm.auto.tqdm(*args, **{**kwargs, "disable": True})
 
-    for module in ("stylekit.steps", "stylekit.batch"):
-        monkeypatch.setattr(importlib.import_module(module), "tqdm", quiet)
+    monkeypatch.setattr(importlib.import_module("stylekit.steps"), "tqdm", quiet)  # every loop's bar
 
 
 @pytest.mark.parametrize("case", CASES)

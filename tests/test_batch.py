@@ -15,6 +15,8 @@ from stylekit import batch as batch_module
 from stylekit.batch import batch, expand
 from stylekit.cli import main
 from stylekit.errors import ImageError
+from stylekit.images import load_image
+from stylekit.judge import judge
 from stylekit.measure import resident_mb
 from stylekit.samples import DATA
 
@@ -48,19 +50,23 @@ def test_sources_are_files_folders_and_globs(inputs, photo):
 
 def test_a_bad_item_fails_alone_and_a_rerun_skips_what_is_done(inputs, capsys):
     contents, texture, out = inputs
+    started = time.perf_counter()
     code = main(["batch", str(contents), "--style", str(texture), "-o", str(out), "--size", "32", "--steps", "2,1"])
+    wall = time.perf_counter() - started
     printed = capsys.readouterr().out
     assert code == 1 and "2 done, 0 skipped, 1 failed" in printed
     table = rows(out)
     assert table["broken.png"]["status"] == "failed" and "cannot read image" in table["broken.png"]["message"]
     done = sorted(p.name for p in out.glob("*.png"))
     assert done == ["blue__texture.png", "red__texture.png"]
-    assert float(table["red.png"]["seconds"]) > 0
+    assert sum(float(table[name]["seconds"]) for name in ("blue.png", "red.png")) < wall  # each item's own time
     # What each item added to the process at its peak, not the process's own size (torch alone is more): a 32 px
     # transfer needs a few MB, VGG19's weights 80 MB where the item is the first to load them.
     added = [float(table[name]["added_mb"]) for name in ("blue.png", "red.png")]
     assert all(0 <= mb < 400 for mb in added) and resident_mb() > 600, added
-    assert float(table["red.png"]["style_error"]) > 0 and float(table["red.png"]["content_error"]) > 0
+    judged = judge(load_image(out / "red__texture.png"), contents / "red.png", texture)  # what the CSV says, again
+    for axis in ("content", "style"):
+        assert float(table["red.png"][f"{axis}_error"]) == pytest.approx(judged[axis], rel=0.05)  # PNG's rounding
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("*.png")}
     again = batch([contents], [texture], out, progress=False, **TINY)
     assert [i.status for i in again] == ["skipped", "failed", "skipped"]
@@ -101,6 +107,9 @@ def _count_attempts(path):
     def counted(item, job):
         with open(path, "a") as f:
             f.write(f"{os.getpid()} {item.content}\n")
+        hold = Path(path + ".hold")
+        while hold.exists() and hold.read_text() == item.content:  # held until the test kills this attempt
+            time.sleep(0.05)
         return original(item, job)
 
     batch_module.run_item = counted
@@ -109,7 +118,8 @@ def _count_attempts(path):
 @pytest.fixture(scope="module")
 def local_ray(tmp_path_factory):
     """A local Ray whose workers record each attempt at an item: ``attempts()`` counts them by content,
-    ``started()`` lists (process id, content) of each attempt, in the order they started."""
+    ``started()`` lists (process id, content) of each attempt, in the order they started; ``hold(content)`` keeps
+    the attempts at that item waiting, once started, until ``release()``."""
     ray = pytest.importorskip("ray")
     path = tmp_path_factory.mktemp("ray") / "attempts.txt"
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the hook travels to workers by value
@@ -120,8 +130,10 @@ def local_ray(tmp_path_factory):
     def records():
         return [line.split(" ", 1) for line in path.read_text().splitlines()] if path.exists() else []
 
+    hold = Path(f"{path}.hold")
     yield types.SimpleNamespace(attempts=lambda: collections.Counter(c for _, c in records()),
-                                started=lambda: [(int(pid), c) for pid, c in records()])  # fmt: skip
+                                started=lambda: [(int(pid), c) for pid, c in records()],
+                                hold=hold.write_text, release=lambda: hold.unlink(missing_ok=True))  # fmt: skip
     ray.shutdown()
 
 
@@ -137,18 +149,22 @@ def test_on_ray_a_killed_worker_is_retried_and_its_item_written_once(local_ray, 
         return save(image, path, settings)
 
     monkeypatch.setattr(batch_module.images, "save_png", counting_save)
-    killed = []
+    killed, victim = [], str(contents / "more0.png")
+    local_ray.hold(victim)  # its first attempt waits, once started, for the kill: no race with the item's end
 
-    def kill_one_worker():  # the first worker seen at work on a good item (seconds long), while it works on it
-        deadline = time.time() + 60
-        while not killed and time.time() < deadline:
-            working = [pid for pid, content in local_ray.started() if not content.endswith("broken.png")]
-            if working:
-                os.kill(working[0], signal.SIGKILL)
-                killed.append(working[0])
-            time.sleep(0.02)
+    def kill_the_held_worker():
+        try:
+            deadline = time.time() + 120  # a bound on a hang, not a race: the attempt waits for this
+            while not killed and time.time() < deadline:
+                held = [pid for pid, content in local_ray.started() if content == victim]
+                if held:
+                    os.kill(held[0], signal.SIGKILL)
+                    killed.append(held[0])
+                time.sleep(0.05)
+        finally:
+            local_ray.release()  # the retry runs to the end
 
-    killer = threading.Thread(target=kill_one_worker)
+    killer = threading.Thread(target=kill_the_held_worker)
     killer.start()
     items = batch([contents], [texture], out, ray_address="", progress=False, size=32, steps=[20, 10], precision="fp32")
     killer.join()
@@ -158,6 +174,43 @@ def test_on_ray_a_killed_worker_is_retried_and_its_item_written_once(local_ray, 
     assert len(written) == len(set(written)) == 6  # each output written once, by the driver
     attempts = local_ray.attempts()
     retried = [content for content, count in attempts.items() if count > 1]
-    assert len(retried) == 1 and attempts[retried[0]] == 2, attempts  # the killed attempt and its retry
+    assert retried == [victim] and attempts[victim] == 2, attempts  # the killed attempt and its retry
     made = [p for p in out.iterdir() if p.name.startswith(Path(retried[0]).stem + "__")]
     assert len(made) == 1 and not [p for p in out.iterdir() if ".tmp" in p.name]
+
+
+def test_ctrl_c_stops_the_batch_and_the_item_in_flight_is_made_again(inputs, monkeypatch, capsys):
+    """Ctrl-C in an item's transfer: the item is not recorded as done (its latest image kept as a partial), the
+    batch stops with 130, and a rerun makes it and the rest."""
+    contents, style, out = inputs
+    real = batch_module.transfer
+
+    def pressed_at_step_2(*args, **kwargs):  # as a terminal's Ctrl-C arrives: a KeyboardInterrupt inside a step
+        def press(step, losses, image):
+            if step == 2:
+                raise KeyboardInterrupt
+
+        return real(*args, callback=press, callback_every=1, **kwargs)
+
+    monkeypatch.setattr(batch_module, "transfer", pressed_at_step_2)
+    argv = ["batch", str(contents / "blue.png"), str(contents / "red.png"), "--style", str(style), "-o", str(out),
+            "--size", "32", "--steps", "4", "--scales", "1"]  # fmt: skip
+    assert main(argv) == 130
+    assert "interrupted" in capsys.readouterr().err
+    status = {name: row["status"] for name, row in rows(out).items()}
+    assert status == {"blue.png": "interrupted", "red.png": "pending"}, status
+    assert sorted(p.name for p in out.glob("*.png")) == ["blue__texture.partial.png"]
+    monkeypatch.setattr(batch_module, "transfer", real)
+    assert main(argv) == 0
+    assert {row["status"] for row in rows(out).values()} == {"done"}
+    assert sorted(p.name for p in out.glob("*.png")) == ["blue__texture.png", "red__texture.png"]
+
+
+def test_an_item_named_as_another_items_output_is_refused_before_any_work(inputs, capsys):
+    contents, style, out = inputs
+    taken = out / "blue__texture.png"  # item 1's output name, given as item 2's content
+    Image.new("RGB", (48, 36), (10, 200, 10)).save(taken)
+    before = taken.read_bytes()
+    assert main(["batch", str(contents / "blue.png"), str(taken), "--style", str(style), "-o", str(out)]) == 2
+    assert "blue__texture.png is also an input" in capsys.readouterr().err
+    assert taken.read_bytes() == before and not (out / "summary.csv").exists()

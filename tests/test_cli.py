@@ -1,5 +1,6 @@
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -284,3 +285,19 @@ def test_stylize_video_and_batch_with_a_shipped_model(capsys, photo, texture, tm
                             "--size", "32")  # fmt: skip
     assert code == 0 and "2 done" in stdout, err
     assert sorted(p.name for p in folder.glob("*.png")) == ["photo__mosaic.png", "texture__mosaic.png"]
+
+
+def test_ctrl_c_while_torch_loads_is_one_line_and_130(tmp_path, photo, texture):
+    """The command is in control from its first instant: Ctrl-C while torch is still loading ends it with one line
+    and 130, no traceback, nothing written."""
+    log = tmp_path / "stderr.txt"
+    argv = [sys.executable, "-X", "importtime", "-m", "stylekit", "transfer", photo, texture, "-o",
+            tmp_path / "out.png", "--size", "40", "--steps", "100000"]  # fmt: skip
+    with open(log, "w") as stderr, started(argv, stderr=stderr) as proc:
+        # -X importtime writes a line as each module finishes: a torch submodule's means torch is loading now.
+        wait_until(lambda: "| torch." in log.read_text(), proc)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    said = [line for line in log.read_text().splitlines() if not line.startswith("import time:")]
+    assert proc.returncode == 130 and said == ["stylekit: interrupted; nothing written"], said
+    assert sorted(os.listdir(tmp_path)) == sorted(["stderr.txt", "photo.png", "texture.png"])

@@ -75,7 +75,8 @@ def test_a_bad_change_is_named_and_the_run_keeps_its_state(photo, texture, tmp_p
     with pytest.raises(ImageError, match="px"):
         live.update(style=tiny)
     assert live.settings == settings and live.inputs["style"] == texture and torch.equal(live.image, before)
-    assert live.run(1)["total"] > 0 and live.changes == []
+    steps = live.step
+    assert live.run(1)["total"] == live.history["total"][-1] and live.step == steps + 1 and live.changes == []
 
 
 def test_the_background_run_follows_a_change_and_stops_with_the_latest_image(photo, texture):

@@ -23,11 +23,10 @@ def test_auto_follows_the_hardware_unless_the_environment_pins_it(monkeypatch):
 
 @pytest.mark.device
 def test_a_short_bf16_transfer_judges_like_the_fp32_one(device):
-    if not fast_bf16(torch.device(device)):
-        pytest.skip(f"{device} has no native bf16 (CPUs: AMX or AVX-512-bf16; GPUs: compute capability 8.0)")
+    """On every machine: where bf16 is not native it is emulated, slowly but correctly, so the run is tiny."""
     content, style = sample("astronaut"), sample("mosaic")
-    run = dict(size=128, steps=[32, 32], device=device, progress=False)
+    run = dict(size=64, steps=[24, 24], device=device, progress=False)
     scores = {p: judge(transfer(content, style, precision=p, **run).image, content, style) for p in ("bf16", "fp32")}
-    # L-BFGS amplifies the first steps' rounding; by 64 steps it has settled (margin: docs/testing.md).
+    # L-BFGS amplifies the first steps' rounding; by 48 steps it has settled (margin: docs/testing.md).
     for axis in ("content", "style"):
         assert scores["bf16"][axis] == pytest.approx(scores["fp32"][axis], rel=0.25), axis

@@ -11,6 +11,7 @@ from stylekit.cli import main
 from stylekit.errors import ImageError, SettingsError, StylekitError
 from stylekit.fast import FastModel, TransformNet, load_fast
 from stylekit.images import load_image, read_settings
+from stylekit.judge import judge
 from stylekit.live import LiveTransfer
 from stylekit.samples import sample
 from stylekit.settings import scale_plan
@@ -206,7 +207,7 @@ def test_universal_moves_the_photo_towards_the_style(decoders):
     photo, style = sample("chelsea"), sample("mosaic")
     result = universal(photo, style, size=96, decoders=decoders)
     assert result.image.shape == (1, 3, 64, 96) and result.image.min() >= 0 and result.image.max() <= 1
-    assert result.settings["universal"] == ["relu2_1", "relu1_1"] and result.seconds > 0
+    assert result.settings["universal"] == ["relu2_1", "relu1_1"]
     vgg = cached_vgg("vgg19", "original", "max", "cpu", torch.float32)
     layers = ["relu1_1", "relu2_1"]
     with torch.no_grad():
@@ -287,3 +288,14 @@ def test_transfer_its_warm_preset_and_a_live_run_can_start_from_the_universal_im
     assert scale_plan(512, preset.steps, preset.scales) == [(512, 25)]
     live = LiveTransfer(photo, style, init="universal", size=48, precision="fp32")
     torch.testing.assert_close(live._pixels.detach(), start)
+
+
+@pytest.mark.parametrize("photo, painting", [("chelsea", "mosaic"), ("rocket", "great_wave")])  # held out of training
+def test_the_warm_preset_judges_better_than_the_default_at_the_same_cost(photo, painting):
+    """docs/presets.md's claim, at a size a test can afford: from universal's image, the default's 25 passes give
+    lower judged content and style errors than from the photo (margin: docs/testing.md)."""
+    photo, painting = sample(photo), sample(painting)
+    scores = {preset: judge(transfer(photo, painting, preset, size=128, progress=False).image, photo, painting)
+              for preset in ("warm", "default")}  # fmt: skip
+    for axis in ("content", "style"):
+        assert scores["warm"][axis] < scores["default"][axis], (axis, scores)

@@ -111,7 +111,7 @@ def test_cli_bad_videos_exit_2_and_write_nothing(capsys, tmp_path, texture, phot
         ((notes, texture, "-o", tmp_path / "a.mp4"), "not a video"),
         ((empty, texture, "-o", tmp_path / "b.mp4"), "a folder without image frames"),
         ((CLIP, texture, "-o", tmp_path / "missing" / "c.mp4"), "does not exist"),
-        ((CLIP, texture, "-o", CLIP), "also the input"),
+        ((CLIP, texture, "-o", CLIP), "also an input"),
         ((CLIP, texture, "-o", tmp_path / "d.avi"), "must be an .mp4 file or a folder"),
     ]
     for argv, message in cases:

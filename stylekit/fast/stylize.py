@@ -7,6 +7,7 @@ import torch
 from .. import colour, images
 from ..device import pick_dtype
 from ..errors import StylekitError
+from ..memory import check_inference
 from ..result import Result
 from .model import FastModel, load_fast
 
@@ -23,7 +24,9 @@ def stylize(model, image, size=512, strength=1.0, colours="style", precision="au
     check_options(strength, colours, size)
     device = next(model.net.parameters()).device
     dtype = pick_dtype(precision, device)
-    photo = images.as_tensor(image, size, "photo").to(device)
+    photo = images.as_tensor(image, size, "photo")
+    check_inference(photo.shape[-1], photo.shape[-2], device, "a fast model")
+    photo = photo.to(device)
     images.check_side(photo, "the photo", images.MIN_SIDE, "a fast model", size)
     started = time.perf_counter()
     with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):

@@ -116,7 +116,11 @@ def load_decoders(levels=None, folder=None, device="auto"):
                 f"no decoder for {level} in {folder}: train it with 'stylekit train-decoders --levels {level} "
                 f"--out {folder}'"
             )
-    return {level: load_decoder(decoder_file(level, folder), device) for level in levels}
+    found = {level: load_decoder(decoder_file(level, folder), device) for level in levels}
+    for level, decoder in found.items():
+        if decoder.level != level:  # a file renamed, or copied under another level's name
+            raise StylekitError(f"{decoder_file(level, folder)}: a decoder for {decoder.level}, not {level}")
+    return found
 
 
 def load_decoder(path, device="auto"):

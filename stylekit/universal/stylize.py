@@ -11,6 +11,7 @@ from .. import colour, images
 from ..device import pick_device, pick_dtype
 from ..errors import SettingsError, StylekitError
 from ..losses import blend_weights
+from ..memory import check_inference
 from ..result import Result
 from ..settings import CHOICES
 from ..vgg import pools_before
@@ -47,7 +48,9 @@ def universal(content, style, *, size=512, strength=1.0, levels=None, decoders=N
     dtype = pick_dtype(precision, device)
     chosen = _decoders(decoders, levels, device)
     labels = [_label(content, "photo")] + [_label(s, "style image") for s in styles]
-    photo = images.as_tensor(content, size, "photo").to(device)
+    photo = images.as_tensor(content, size, "photo")
+    check_inference(photo.shape[-1], photo.shape[-2], device, "universal style transfer")
+    photo = photo.to(device)
     side = max(photo.shape[-2:])
     style_images = [images.as_tensor(s, side, "style").to(device) for s in styles]
     deepest = next(iter(chosen))
@@ -130,7 +133,8 @@ def _decoders(decoders, levels, device):
             entry = given[level]
             found[level] = entry if isinstance(entry, Decoder) else load_decoder(entry, device)
             if found[level].level != level:
-                raise StylekitError(f"the decoder given for {level} is one for {found[level].level}")
+                named = f"{entry}: a decoder" if isinstance(entry, (str, Path)) else "the decoder given"
+                raise StylekitError(f"{named} for {found[level].level}, not {level}")
             found[level].net.to(device)
     return {level: found[level] for level in sorted(found, key=LEVELS.index, reverse=True)}
 

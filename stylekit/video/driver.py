@@ -95,9 +95,8 @@ def _work_folder(output, source, described):
         raise StylekitError(f"output must be an .mp4 file or a folder for the frames, not {output}")
     if not output.parent.is_dir():
         raise StylekitError(f"output folder {output.parent} does not exist")
-    if output.resolve() == Path(source).resolve():
-        raise StylekitError(f"output {output} is also the input; choose another name")
     work = output.with_name(output.stem + ".frames") if _is_mp4(output) else output
+    images.check_outputs(dict.fromkeys([output, work]), [source])  # the frames done are never the frames read
     if work.exists() and not work.is_dir():
         raise StylekitError(f"{work} is a file; the output must be an .mp4 file or a folder for the frames")
     described = json.dumps(dict(source=str(source), **described), sort_keys=True, default=str)

@@ -9,6 +9,7 @@ and an early stop.
 import torch
 
 from . import colour, images, stages
+from .errors import SettingsError
 from .losses import TERMS
 from .result import Result
 from .settings import resolve
@@ -64,6 +65,8 @@ def transfer(content, style=None, preset="default", *, mask=None, callback=None,
     image giving a weighted loss}, for one-scale runs (video's temporal loss).
     """
     s = resolve(preset, settings)
+    if isinstance(callback_every, bool) or not isinstance(callback_every, int) or callback_every < 1:
+        raise SettingsError(f"callback_every must be an integer >= 1, not {callback_every!r}")
     plan = stages.build(s, content, style, mask, extra_terms)
     if start is None and s.init == "universal":
         start = stages.universal_start(s, plan[0], content, style, mask)

@@ -630,6 +630,11 @@ CASES = [
         "the content image must be a file path, a PIL image or a (1, 3, H, W) tensor, not int",
     ),
     call(
+        "api-transfer-callback-every-zero",
+        api(lambda w: stylekit.transfer(w["photo"], w["style"], callback_every=0, **SMALL)),
+        "callback_every must be an integer >= 1, not 0",
+    ),
+    call(
         "api-universal-mask-a-number",
         api(lambda w: stylekit.universal(w["photo"], w["style"], size=48, mask=7)),
         "the mask image must be a file path",

@@ -44,6 +44,12 @@ def test_the_first_style_loss_is_the_thesiss_sum_or_its_relative_error(relative)
     assert result.history["content"][0] == 0  # the photo against itself
 
 
+def test_relative_losses_false_arrives_from_the_command_line(tmp_path):
+    relative, _ = transferred(tmp_path, "--steps", "2", name="relative.png")
+    sums, settings = transferred(tmp_path, "--steps", "2", "--relative-losses", "false", name="sums.png")
+    assert settings["relative_losses"] is False and not torch.equal(relative, sums)
+
+
 def test_adam_moves_every_pixel_by_about_lr_on_its_first_step(tmp_path):
     """Adam's first step is lr times the gradient's sign: the mark of Adam, and of lr, on the image."""
     image, settings = transferred(tmp_path, "--optimizer", "adam", "--lr", "0.01", "--steps", "1")
@@ -79,6 +85,14 @@ def test_a_blend_of_one_and_zero_is_the_first_style_alone(tmp_path):
     alone, _ = transferred(tmp_path, "--steps", "2", name="alone.png")
     blended, settings = transferred(tmp_path, "--steps", "2", "--style-blend", "1,0", styles=(PAINTING, OTHER))
     assert settings["style_blend"] == [1.0, 0.0] and torch.equal(alone, blended)
+
+
+def test_universal_blend_of_one_and_zero_is_the_first_style_alone(tmp_path):
+    made = {}
+    for name, styles, flags in (("alone", [PAINTING], []), ("blend", [PAINTING, OTHER], ["--style-blend", "1,0"])):
+        made[name] = tmp_path / f"{name}.png"
+        assert main([str(a) for a in ["universal", PHOTO, *styles, "-o", made[name], "--size", "64", *flags]]) == 0
+    torch.testing.assert_close(load_image(made["blend"]), load_image(made["alone"]), rtol=0, atol=2 / 255)
 
 
 def _halves(width, height):

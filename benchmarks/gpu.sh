@@ -3,7 +3,7 @@
 #   bash benchmarks/gpu.sh [OUT]                  # writes OUT/gpu.json (OUT: $OUT, else benchmarks/results)
 #   bash benchmarks/gpu.sh --device cpu --tiny --no-install OUT    # the same path in seconds (the suite runs it)
 # Installs stylekit with what the checks need, then benchmarks/gpu.py runs the device-dependent tests there
-# (pytest -m device), checks what precision="auto" picks and times the main paths.
+# (pytest -m device), checks what precision="auto" picks, splits a cold transfer's time and times the main paths.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 device=cuda tiny=() install=1 out=${OUT:-benchmarks/results}

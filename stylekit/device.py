@@ -42,8 +42,8 @@ def fast_bf16(device):
     """True where bf16 runs natively: GPUs of compute capability 8.0 and above, CPUs with AMX or AVX-512 bf16.
 
     Older GPUs (Colab's free T4 is 7.5) only emulate bf16, though ``torch.cuda.is_bf16_supported()`` says yes;
-    CPUs without those instructions emulate it too, far slower than fp32. fp16 is no alternative there: the
-    relative losses give gradients below fp16's range, and loss scaling would be one more thing to read.
+    CPUs without those instructions emulate it too, far slower than fp32. fp16 is not used there: the relative
+    losses give gradients below fp16's range — an argument, not yet a measurement (docs/performance.md: GPU).
     """
     if device.type == "cuda":
         return torch.cuda.get_device_capability(device) >= (8, 0)

@@ -26,7 +26,7 @@ from .judge import judge, judge_targets
 from .losses import TERMS
 from .result import Result
 from .settings import resolve
-from .steps import Steps
+from .steps import Steps, read
 from .transfer import make_optimizer, take_step
 
 WEIGHTS = {"content_weight": "content", "style_weight": "style", "tv_weight": "tv"}  # reweighed in place
@@ -167,7 +167,7 @@ class LiveTransfer:
 
     def _one_step(self):
         with self._lock:
-            losses = {k: float(v) for k, v in take_step(self._optimizer, self._pixels, self._stage.objective).items()}
+            losses = read(take_step(self._optimizer, self._pixels, self._stage.objective))
             self._steps.record(losses, passes=self.step + 1)  # one VGG evaluation a step, at the run's one size
             self._steps.checked(losses)
             image = self._stage.present(self._pixels.detach()).cpu() if self._callback_due() else None

@@ -1,13 +1,17 @@
 """Measures the memory a block of work adds (``PeakMemory``), and what a transfer takes against what
-``memory.estimate_bytes`` says (``measure_run``: how the tests and benchmarks/large.py check the estimate)."""
+``memory.estimate_bytes`` says (``measure_run``: how the tests and benchmarks/large.py check the estimate); counts
+the host's reads of tensor values (``HostReads``: each one a wait for a GPU)."""
 
+import collections
 import json
 import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from . import images
 from .device import pick_device, pick_dtype
@@ -55,6 +59,47 @@ class PeakMemory:
     def added_mb(self):
         """What the block added at its peak."""
         return self.mb - self.start
+
+
+class HostReads(TorchDispatchMode):
+    """Counts, in a block, the reads of a tensor's value by Python: ``float()``, ``.item()``, ``bool()``, a tensor
+    given where torch wants a number (``alpha=``), ``.tolist()``. On a GPU each one waits for every kernel queued
+    before it. ``by`` counts them by the module that read: the innermost caller outside torch, or torch.optim's
+    module (``"lbfgs"``: the optimiser's own reads)."""
+
+    def __enter__(self):
+        self.by, self._tolist = collections.Counter(), torch.Tensor.tolist
+        counted = self._tolist
+
+        def tolist(tensor):  # not an operator torch dispatches: counted by hand
+            self.by[_reader()] += 1
+            return counted(tensor)
+
+        torch.Tensor.tolist = tolist
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        torch.Tensor.tolist = self._tolist
+        return super().__exit__(*exc)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.aten._local_scalar_dense.default:  # what every read of one value comes down to
+            self.by[_reader()] += 1
+        return func(*args, **(kwargs or {}))
+
+    @property
+    def count(self):
+        return sum(self.by.values())
+
+
+TORCH = str(Path(torch.__file__).parent)
+
+
+def _reader():
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(TORCH) and "optim" not in frame.f_code.co_filename:
+        frame = frame.f_back
+    return Path(frame.f_code.co_filename).stem if frame is not None else "?"
 
 
 def resident_mb():

@@ -51,8 +51,8 @@ class Steps:
         self.bar.update(1)
 
     def checked(self, values):
-        """``values`` as floats, refusing a loss that is no longer finite (an ``lr`` too large)."""
-        values = {k: float(v) for k, v in values.items()}
+        """``values`` as floats (``read``), refusing a loss that is no longer finite (an ``lr`` too large)."""
+        values = read(values)
         if not all(map(math.isfinite, values.values())):
             raise SettingsError(f"the loss became {values['total']} at step {self.done}; lower lr")
         return values
@@ -77,3 +77,11 @@ class Steps:
         return {
             k: torch.stack(v).float().tolist() if v and torch.is_tensor(v[0]) else v for k, v in self.history.items()
         }
+
+
+def read(values):
+    """``values`` (a dict) as floats, its tensors read together: one wait for a GPU, not one per value."""
+    tensors = [k for k, v in values.items() if torch.is_tensor(v)]
+    floats = torch.stack([values[k].detach().double() for k in tensors]).tolist() if tensors else []
+    got = dict(zip(tensors, floats))
+    return {k: got[k] if k in got else float(v) for k, v in values.items()}

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from .errors import StylekitError
-from .steps import Steps
+from .steps import Steps, read
 
 # The last tenth of the steps run at a tenth of the learning rate: at full rate Adam keeps the weights jumping
 # with each batch of crops (docs/performance.md: Fast models, measured on the shipped models).
@@ -81,7 +81,7 @@ def train_loop(model, step_terms, optimizer, options, save, progress=True, stop=
             optimizer.zero_grad(set_to_none=True)
             terms["total"].backward()
             optimizer.step()
-            steps.record({k: float(v.detach()) for k, v in terms.items()})
+            steps.record(read(terms))
             steps.show({k: model.history[k][-1] for k in shown})
             if (every and step % every == 0) or steps.stopped():
                 save()

@@ -25,6 +25,12 @@ def test_the_gpu_script_runs_on_the_cpu_at_a_tiny_size(tmp_path):
     assert timings["transfer_default"]["steps"] == 2 and timings["video_fast"]["frames"] == 3
     assert all(value > 0 for row in timings.values() for key, value in row.items() if "seconds" in key)
     assert timings["transfer_default"]["peak_mib"] <= timings["transfer_default"]["estimate_mib"]
+    cold = report["split"]["cold"]  # a cold `stylekit transfer` in a fresh process, phase by phase
+    phases = ["import", "weights", "targets", "first step", "other steps", "save"]
+    assert cold["steps"] == 2 and all(cold[phase] > 0 for phase in phases)
+    assert sum(cold[phase] for phase in phases) == pytest.approx(cold["total"])
+    assert report["split"]["step_seconds"]["64"] > 0 and report["split"]["top_ops"][0]["self_ms"] > 0
+    assert report["split"]["reads"] == {"steps": 4, "reads": {"lbfgs": 29, "steps": 5}, "syncs": "n/a (CPU)"}
 
 
 def test_a_benchmark_writes_its_table_between_the_markers_and_nowhere_else(tmp_path, monkeypatch):

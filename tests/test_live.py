@@ -7,6 +7,7 @@ from PIL import Image
 from stylekit import load_image, transfer
 from stylekit.errors import ImageError, SettingsError
 from stylekit.live import FRESH_SHARE, LiveTransfer
+from stylekit.measure import HostReads
 
 TINY = dict(size=48, precision="fp32")
 
@@ -17,6 +18,15 @@ def test_a_live_run_lowers_its_loss_and_leaves_the_photo(photo, texture):
     last = live.run(30)["total"]
     assert live.step == 31 and last < 0.5 * first
     assert (live.image - load_image(photo, 48)).abs().mean() > 0.01
+
+
+def test_a_live_step_reads_its_losses_once(photo, texture):
+    """A live run's history is floats, for the page: all of a step's terms in one read (one wait for a GPU)."""
+    live = LiveTransfer(photo, texture, **TINY)
+    with HostReads() as reads:
+        live.run(3)
+    assert reads.by["steps"] == 3 and set(reads.by) == {"steps", "lbfgs"}
+    assert all(isinstance(v, float) for v in live.history["total"])
 
 
 def test_a_new_weight_reweighs_the_objective_and_the_image_carries_on(photo, texture):

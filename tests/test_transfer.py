@@ -8,6 +8,8 @@ from PIL import Image
 from stylekit import PRESETS, ImageError, Objective, SettingsError, load_image, read_settings, sample, transfer
 from stylekit.device import pick_dtype
 from stylekit.judge import judge
+from stylekit.losses import TERMS
+from stylekit.measure import HostReads
 from stylekit.settings import scale_plan
 from stylekit.vgg import VGG
 from stylekit.weights import cached_vgg
@@ -213,6 +215,26 @@ def test_early_stop_ends_a_scale_whose_loss_stopped_falling(photo, texture):
     totals = early.history["total"][:coarse]
     assert totals[-1] > 0.85 * totals[-6]  # it ended because its last 5 steps gained less than 15%
     assert early.passes < full.passes
+
+
+def lbfgs_reads(steps, history):
+    """What torch.optim.LBFGS (max_iter=1) reads per step, measured (torch 2.x): its first step 5 values (the loss,
+    whether the gradient vanished, the first step length twice, the directional derivative), then 4 and 2 per
+    remembered step (the two-loop recursion passes each coefficient as a Python number)."""
+    return 5 + sum(4 + 2 * min(step - 1, history) for step in range(2, steps + 1))
+
+
+def test_a_run_reads_its_losses_only_on_callback_steps_and_at_the_end(photo, texture):
+    """On a GPU every read of a tensor's value waits for the kernels queued before it."""
+    with HostReads() as reads:
+        result = transfer(photo, texture, steps=14, scales=1, lbfgs_history=3, callback_every=5, **TINY)
+    assert result.steps_done == 14 and 0 < reads.by["lbfgs"] <= lbfgs_reads(14, 3)
+    # Steps 5, 10 and 14 (the last) read all their terms at once; the history is read at the end, a list per term.
+    assert {k: n for k, n in reads.by.items() if k != "lbfgs"} == {"steps": 3 + len(TERMS)}
+    with HostReads() as reads:
+        result = transfer(photo, texture, steps=8, scales=1, early_stop=0.01, callback_every=100, **TINY)
+    # early_stop reads the total every step, so that a scale ends at the step its loss stalls, not a window later.
+    assert reads.by["transfer"] == result.steps_done == 8 and reads.by["steps"] == 1 + len(TERMS)
 
 
 def test_tensor_inputs_are_resized_like_files(photo, texture):

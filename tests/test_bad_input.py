@@ -474,6 +474,12 @@ CASES = [
         "Read-only file system",
         setup=real_read_only,
     ),
+    case(
+        "stylize-real-full-disk",
+        "stylize {model} {photo} -o {tmp}/fs/out.png --size 48",
+        "No space left on device",
+        setup=real_full_disk,
+    ),
     case("stylize-two-photos-of-one-name", "stylize {model} {a}/photo.png {b}/photo.png -o {outdir}", "both write"),
     case("stylize-size-beyond-memory", "stylize {model} {photo} -o {out} --size 100000", "choose a smaller size"),
     case("stylize-model-pickled", "stylize {pickled_pt} {photo} -o {out}", "not a stylekit fast model"),
@@ -497,6 +503,7 @@ CASES = [
     case("train-precision-fp16", TRAIN + " --precision fp16", "invalid choice: 'fp16'"),
     case("train-damaged-checkpoint", "train {style} -o {tmp}/m2.pt" + R, "not a stylekit fast model"),
     case("train-full-disk", TRAIN, "No space left on device", setup=full_disk),
+    case("train-real-full-disk", "train {style} -o {tmp}/fs/m.pt" + R, "No space left on device", setup=real_full_disk),
     case("train-real-read-only", "train {style} -o {tmp}/fs/m.pt" + R, "Read-only file system", setup=real_read_only),
     # universal
     case("universal-photo-missing", "universal {tmp}/nope.png {style} -o {out}", "nope.png: no such file"),
@@ -515,6 +522,12 @@ CASES = [
     case("universal-strength-above-one", UNIVERSAL + " --strength 1.5", "strength must be between 0 and 1"),
     case("universal-output-is-the-style", "universal {photo} {style} -o {style}", "is also an input"),
     case("universal-full-disk", UNIVERSAL, "No space left on device", setup=full_disk),
+    case(
+        "universal-real-read-only",
+        "universal {photo} {style} -o {tmp}/fs/out.png --size 48",
+        "Read-only file system",
+        setup=real_read_only,
+    ),
     case("universal-size-beyond-memory", "universal {photo} {style} -o {out} --size 100000", "choose a smaller size"),
     case(
         "universal-decoder-of-another-level",
@@ -556,6 +569,12 @@ CASES = [
     # The work folder out.frames is made, with its settings.json alone: no frame, whole or half.
     case("video-full-disk", VIDEO, "No space left on device", setup=full_disk, leaves=("out.frames",)),
     case("video-read-only", "video {clip} {style} -o {ro}/out.mp4" + V, "Read-only file system", setup=read_only),
+    case(
+        "video-real-read-only",
+        "video {clip} {style} -o {tmp}/fs/out.mp4" + V,
+        "Read-only file system",
+        setup=real_read_only,
+    ),
     case("video-work-folder-is-the-input", "video {in_frames} {style} -o {tmp}/in.mp4" + V, "is also an input"),
     # batch
     case("batch-content-missing", "batch {tmp}/nope.png --style {style} -o {outdir}", "nope.png: no such file"),

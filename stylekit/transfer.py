@@ -67,13 +67,13 @@ def transfer(content, style=None, preset="default", *, mask=None, callback=None,
     s = resolve(preset, settings)
     if isinstance(callback_every, bool) or not isinstance(callback_every, int) or callback_every < 1:
         raise SettingsError(f"callback_every must be an integer >= 1, not {callback_every!r}")
+    if snapshot_path is not None and s.save_every:  # a snapshot never overwrites an input (one path: the latest)
+        planned = {str(snapshot_path).format(step=k) for k in range(s.save_every, s.total_steps + 1, s.save_every)}
+        images.check_outputs(planned, [*images.as_list(content), *images.as_list(style), *images.as_list(mask), s.init])
     plan = stages.build(s, content, style, mask, extra_terms)
     if start is None and s.init == "universal":
         start = stages.universal_start(s, plan[0], content, style, mask)
     image = None if start is None else colour.luminance(start) if s.colours == "luminance" else start
-    if snapshot_path is not None and s.save_every:
-        planned = [str(snapshot_path).format(step=k) for k in range(s.save_every, s.total_steps + 1, s.save_every)]
-        images.check_outputs(planned, [*images.as_list(content), *images.as_list(style), *images.as_list(mask), s.init])
     described, snapshots, passes = s.describe(content, style, mask), {}, 0.0
     history = {k: [] for k in (*TERMS, "seconds", "passes")}
     with Steps(s.total_steps, history, stop=stop, progress=progress) as steps:

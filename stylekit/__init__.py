@@ -10,6 +10,7 @@ command line is in control, Ctrl-C included, from its first instant.
 """
 
 import importlib
+import importlib.util
 import sys
 import types
 
@@ -36,11 +37,18 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    if name not in _HOME:
+    if name in _HOME:
+        value = getattr(importlib.import_module(_HOME[name], __name__), name)
+    elif not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        value = importlib.import_module(f".{name}", __name__)  # a module: stylekit.images, stylekit.vgg, ...
+    else:
         raise AttributeError(f"module 'stylekit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOME[name], __name__), name)
     globals()[name] = value
     return value
+
+
+def __dir__():
+    return sorted({*globals(), *_HOME})
 
 
 class _Package(types.ModuleType):

@@ -11,7 +11,7 @@ def main(argv=None):
 
         return run(argv)
     except KeyboardInterrupt:
-        print("stylekit: interrupted; nothing written", file=sys.stderr)
+        print("stylekit: interrupted; nothing half-written", file=sys.stderr)
         return 130
 
 

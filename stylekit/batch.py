@@ -100,9 +100,10 @@ def batch(contents, styles, folder, preset="default", *, model=None, ray_address
     results = _ray_results(todo, job, _ray(ray_address)) if ray_address is not None else _local_results(todo, job)
     with Steps(len(todo), progress=progress, desc="batch", unit="item") as steps:
         for item, (image, measured) in results:
+            interrupted = measured["status"] == "interrupted"
+            if image is not None:  # saved before the item is recorded: Ctrl-C here leaves it pending
+                images.save_png(image, partial(item) if interrupted else item.output, item.settings)
             vars(item).update(measured)
-            if image is not None:
-                images.save_png(image, partial(item) if item.status == "interrupted" else item.output, item.settings)
             if item.status == "done":
                 partial(item).unlink(missing_ok=True)  # an earlier run's, interrupted
             write_summary(items, folder / "summary.csv")

@@ -402,7 +402,3 @@ def _print_layers(arch):
     for i, name in enumerate(LAYERS[arch]):
         print(f"{i:>5}  {name:<8} {channels(name)}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

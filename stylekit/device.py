@@ -24,6 +24,18 @@ def pick_device(name="auto"):
     return device
 
 
+def free_bytes(device):
+    """Memory a run on ``device`` can take: what the GPU has free, or what Linux says is available (free memory and
+    the page cache it can drop: MemAvailable); unbounded where the system does not say."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    try:
+        with open("/proc/meminfo") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        return float("inf")
+
+
 def pick_dtype(precision="auto", device="auto"):
     """The network's dtype: 'fp32', 'bf16', or 'auto' = bf16 only where the hardware makes it fast (or what
     the environment variable STYLEKIT_PRECISION says, when it is set)."""

@@ -50,8 +50,6 @@ class LiveTransfer:
         self.settings = resolve(preset, {**LIVE, **settings, **ONE_SCALE})
         self.callback, self.callback_every = callback, callback_every
         self._stopping = threading.Event()
-        self._steps = Steps(history={k: [] for k in (*TERMS, "seconds", "passes")}, stop=self._stopping, progress=False)
-        self.history = self._steps.history
         self.changes = []  # (step, {what changed}) for every update
         self.error = None  # why the background run ended, when it failed
         self._lock, self._thread = threading.Lock(), None
@@ -63,6 +61,9 @@ class LiveTransfer:
         first = stages.start_image(self.settings, self._stage) if start is None else self._carried(start)
         self._pixels = stages.leaf(first)
         self._optimizer = self._new_optimizer()
+        # The clock starts here, with the first step to come: building and the start are not the run's seconds.
+        self._steps = Steps(history={k: [] for k in (*TERMS, "seconds", "passes")}, stop=self._stopping, progress=False)
+        self.history = self._steps.history
 
     @property
     def step(self):
@@ -168,8 +169,8 @@ class LiveTransfer:
     def _one_step(self):
         with self._lock:
             losses = read(take_step(self._optimizer, self._pixels, self._stage.objective))
+            self._steps.checked(losses, self.step + 1)  # a loss no longer finite is refused, not recorded
             self._steps.record(losses, passes=self.step + 1)  # one VGG evaluation a step, at the run's one size
-            self._steps.checked(losses)
             image = self._stage.present(self._pixels.detach()).cpu() if self._callback_due() else None
         if image is not None:
             self.callback(self.step, losses, image)

@@ -6,11 +6,9 @@ of one tile with its halo) + the optimiser's state. Activations are counted laye
 4**pools per pixel). How close the estimate comes to measured peaks: docs/performance.md, Memory.
 """
 
-import os
-
 import torch
 
-from .device import pick_device
+from .device import free_bytes, pick_device
 from .errors import SettingsError
 from .tiles import crop_side
 from .vgg import LAYERS, channels
@@ -88,12 +86,6 @@ def estimate_bytes(settings, width, height, dtype=torch.float32, tile=None, devi
 def weight_bytes(dtype):
     """VGG19's 20 M convolution weights (VGG16's are fewer)."""
     return 20e6 * torch.finfo(dtype).bits // 8
-
-
-def free_bytes(device):
-    if device.type == "cuda":
-        return torch.cuda.mem_get_info(device)[0]
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 def choose_tile(settings, width, height, device, dtype=torch.float32, free=None):

@@ -171,8 +171,16 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _float(value):
+    """``value`` as a float, an int too large for one as infinity."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
 def _check_number(name, value, positive=False):
-    if not isinstance(value, (int, float)) or math.isnan(value) or math.isinf(value) or value < 0:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0 or not math.isfinite(_float(value)):
         raise SettingsError(f"{name} must be a finite number >= 0, not {value!r}")
     if positive and value == 0:
         raise SettingsError(f"{name} must be positive")

@@ -52,8 +52,9 @@ def build(s, content, style=None, mask=None, extra_terms=None, wrap=None):
     shapes = [_shapes(s, content, styles, size) for size, _ in plan]
     # Memory is checked first, the largest scale first: a run that cannot fit is refused before any target is made.
     tiles = [choose_tile(s, *shape[0][1], device, dtype) for shape in reversed(shapes)][::-1]
-    for name, shape in shapes[-1][1 if content is not None else 0 :]:  # the styles' passes are not in the estimate
-        check_inference(*shape, device, f"the {name} image's VGG pass (style_scale {s.style_scale})")
+    if tiles[-1] is None:  # whole, the styles' passes are not in the estimate (tiled, their targets are made in tiles)
+        for name, shape in shapes[-1][1 if content is not None else 0 :]:
+            check_inference(*shape, device, f"the {name} image's VGG pass (style_scale {s.style_scale})")
     smallest = 2 ** pools_before(s.model, s.deepest)
     stages, carried = [], 0
     for i, ((size, steps), shape, tile) in enumerate(zip(plan, shapes, tiles)):

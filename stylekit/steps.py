@@ -50,16 +50,24 @@ class Steps:
         self.done += 1
         self.bar.update(1)
 
-    def checked(self, values):
+    def checked(self, values, step=None):
         """``values`` as floats (``read``), refusing a loss that is no longer finite (an ``lr`` too large)."""
         values = read(values)
         if not all(map(math.isfinite, values.values())):
-            raise SettingsError(f"the loss became {values['total']} at step {self.done}; lower lr")
+            raise SettingsError(f"the loss became {values['total']} at step {step or self.done}; lower lr")
         return values
 
     def show(self, values):
         """``values`` beside the progress bar."""
         self.bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()})
+
+    def label(self, text):
+        """What the bar says the loop is doing now (a scale's size)."""
+        self.bar.set_description(text)
+
+    def advance(self):
+        """A step done before this run (a video frame found finished): the bar moves on, nothing is recorded."""
+        self.bar.update(1)
 
     def skip(self, steps):
         """``steps`` planned steps will not run (a scale that converged early): the bar's total shrinks."""

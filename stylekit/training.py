@@ -83,7 +83,8 @@ def train_loop(model, step_terms, optimizer, options, save, progress=True, stop=
             optimizer.step()
             steps.record(read(terms))
             steps.show({k: model.history[k][-1] for k in shown})
-            if (every and step % every == 0) or steps.stopped():
+            stopped = steps.stopped()
+            if (every and step % every == 0) or stopped:
                 save()
             if steps.ended:
                 break

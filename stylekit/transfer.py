@@ -80,7 +80,7 @@ def transfer(content, style=None, preset="default", *, mask=None, callback=None,
         for stage in plan:
             # Coarse to fine: each scale starts from the previous scale's result (or ``start``), upsampled.
             image, now = stages.pixels(s, stage, image), stage
-            steps.bar.set_description(stage.label)
+            steps.label(stage.label)
             totals = []
             for losses in optimise(image, stage.objective, stage.steps, s.optimizer, s.lr, s.lbfgs_history):
                 passes += stage.cost

@@ -1,4 +1,5 @@
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -294,10 +295,11 @@ def test_ctrl_c_while_torch_loads_is_one_line_and_130(tmp_path, photo, texture):
     argv = [sys.executable, "-X", "importtime", "-m", "stylekit", "transfer", photo, texture, "-o",
             tmp_path / "out.png", "--size", "40", "--steps", "100000"]  # fmt: skip
     with open(log, "w") as stderr, started(argv, stderr=stderr) as proc:
-        # -X importtime writes a line as each module finishes: a torch submodule's means torch is loading now.
-        wait_until(lambda: "| torch." in log.read_text(), proc)
+        # -X importtime writes a line as each module finishes, indented by depth: an indented torch submodule's
+        # means torch itself is still loading.
+        wait_until(lambda: re.search(r"\|\s{2,}torch\.", log.read_text()), proc)
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
     said = [line for line in log.read_text().splitlines() if not line.startswith("import time:")]
-    assert proc.returncode == 130 and said == ["stylekit: interrupted; nothing written"], said
+    assert proc.returncode == 130 and said == ["stylekit: interrupted; nothing half-written"], said
     assert sorted(os.listdir(tmp_path)) == sorted(["stderr.txt", "photo.png", "texture.png"])

@@ -4,6 +4,7 @@ one stopped.
 """
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,8 +47,10 @@ def video(source, style, output, preset="default", *, model=None, progress=True,
     work = _work_folder(output, source, styler.describe())
     seconds, stopped = _style_frames(frames, styler, work, progress, stop)
     done = sorted(work.glob("[0-9]*.png"))
+    if not done and stopped == "interrupted":
+        raise KeyboardInterrupt  # before the first frame: nothing to write, and the caller stops as for any Ctrl-C
     if not done:
-        raise StylekitError("interrupted before the first frame was done; nothing written")
+        raise StylekitError("stopped before the first frame was done; nothing written")
     if _is_mp4(output):
         write_mp4(done, frames.fps, output, frames.source if frames.audio else None)
     return VideoResult(output, len(done), seconds, stopped)
@@ -62,18 +65,18 @@ def _style_frames(frames, styler, work, progress, stop):
             current = _frame_tensor(picture, styler.options.size, count, previous)
             if path.exists():  # done by an earlier run
                 previous = (images.load_image(path), current)
-                steps.bar.update(1)
+                steps.advance()
                 continue
+            started = time.perf_counter()
             styled = styler(current, previous)
             if styled is None:  # Ctrl-C in the middle of this frame: it is dropped
                 raise KeyboardInterrupt
             images.save_png(styled, path)
-            steps.record({})
+            steps.record({"frame": time.perf_counter() - started})  # styling, flow and saving: the frame's own time
             previous = (styled, current)
             if steps.stopped():
                 break
-    seconds = steps.history["seconds"]
-    return [b - a for a, b in zip([0.0, *seconds], seconds)], steps.ended
+    return steps.history.get("frame", []), steps.ended
 
 
 def _frame_tensor(picture, size, number, previous):

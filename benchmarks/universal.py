@@ -2,19 +2,26 @@
 
     python benchmarks/universal.py                                  # ~15 min on 2 CPU cores
     python benchmarks/universal.py --photos chelsea --styles great_wave --sizes 256   # a quick look
+    python benchmarks/universal.py --parts busy                     # the busy core alone, ~1 min
 
 1. Speed: best of 3 runs of ``universal`` at --sizes (auto precision, and fp32), and the peak resident memory of a
    fresh process that styles one photo at that size (the process's own ~1 GiB of torch and weights included).
-2. Quality at --quality-size: ``stylekit.judge``'s content, style and unused-layer errors of ``universal``'s
+2. A busy core: ``universal`` at --busy-size, median and slowest of --busy-repeats runs, on an idle CPU and beside
+   a process that keeps one core busy (``while True: pass``, as another notebook would), with the whitening's
+   small linear algebra on one thread (``device.one_thread``, as shipped) and on all of them (as before).
+3. Quality at --quality-size: ``stylekit.judge``'s content, style and unused-layer errors of ``universal``'s
    image, and of the ``warm`` preset (``transfer`` started from it, one scale) with --warm-steps and with its own
    25 steps, each divided by the default's (``transfer`` from the photo, the same 25 full-size passes). Photos
    seen by the decoders' training and photos held out of it (``photos.HELD_OUT``), each with every style.
 
-Writes the tables universal-speed and universal-quality in docs/performance.md.
+Writes the tables universal-speed, universal-busy and universal-quality in docs/performance.md (those of the parts
+run).
 """
 
 import argparse
+import contextlib
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -26,6 +33,7 @@ from stylekit import sample, transfer, universal
 from stylekit.judge import AXES, judge, judge_targets
 from stylekit.photos import HELD_OUT
 from stylekit.settings import PRESETS
+from stylekit.universal import whiten
 
 MEMORY = """
 import resource, sys, stylekit
@@ -45,6 +53,34 @@ def speed(sizes, repeats=3):
         row["peak_mb"] = int(subprocess.check_output([sys.executable, "-c", MEMORY, str(size)])) / 1024
         print(f"{size:>5} px: auto {row['auto']:.2f} s, fp32 {row['fp32']:.2f} s, peak {row['peak_mb']:.0f} MB")
         rows.append(row)
+    return rows
+
+
+@contextlib.contextmanager
+def busy_core():
+    """Another process spinning on one core while the block runs."""
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    time.sleep(0.5)  # started and spinning
+    try:
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def busy(size, repeats):
+    """Seconds of ``universal`` at ``size``, idle and beside a busy core, the small linear algebra on one thread
+    and (monkeypatched back) on all of them."""
+    rows, shipped = [], whiten.one_thread
+    for threads, context in (("one thread (now)", shipped), ("all threads (before)", contextlib.nullcontext)):
+        whiten.one_thread = context
+        for load, around in (("idle", contextlib.nullcontext), ("one core busy", busy_core)):
+            with around():
+                runs = [universal(sample("chelsea"), sample("great_wave"), size=size).seconds
+                        for _ in range(repeats + 1)][1:]  # fmt: skip
+            rows.append(dict(threads=threads, load=load, median=statistics.median(runs), slowest=max(runs)))
+            print(f"{threads}, {load}: median {rows[-1]['median']:.2f} s, slowest {rows[-1]['slowest']:.2f} s")
+    whiten.one_thread = shipped
     return rows
 
 
@@ -71,15 +107,20 @@ def quality(photo, style, size, warm_steps):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parts = ["speed", "busy", "quality"]
+    parser.add_argument("--parts", nargs="+", choices=parts, default=parts)
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument("--busy-size", type=int, default=512)
+    parser.add_argument("--busy-repeats", type=int, default=7)
     parser.add_argument("--quality-size", type=int, default=512)
     parser.add_argument("--photos", nargs="+", default=["astronaut", "coffee", *HELD_OUT])
     parser.add_argument("--styles", nargs="+", default=["brushstrokes", "great_wave", "mosaic"])
     parser.add_argument("--warm-steps", type=int, default=12, help="the warm preset's steps in the short run")
     parser.add_argument("--out", default="benchmarks/results/universal.json")
     args = parser.parse_args()
-    report = {"speed": speed(args.sizes), "quality": []}
-    for photo in args.photos:
+    report = {"speed": speed(args.sizes) if "speed" in args.parts else [], "quality": []}
+    report["busy"] = busy(args.busy_size, args.busy_repeats) if "busy" in args.parts else []
+    for photo in args.photos if "quality" in args.parts else []:
         for style in args.styles:
             row = quality(photo, style, args.quality_size, args.warm_steps)
             report["quality"].append(row)
@@ -92,9 +133,16 @@ def main():
 
 
 def write_tables(report, args):
-    speed = [[f"{r['size']} px", f"{r['auto']:.2f}", f"{r['fp32']:.2f}", f"{r['peak_mb']:.0f}"]
-             for r in report["speed"]]  # fmt: skip
-    write_table("universal-speed", ["chelsea × great wave", "auto s", "fp32 s", "peak MB"], speed)
+    if report["speed"]:
+        speed = [[f"{r['size']} px", f"{r['auto']:.2f}", f"{r['fp32']:.2f}", f"{r['peak_mb']:.0f}"]
+                 for r in report["speed"]]  # fmt: skip
+        write_table("universal-speed", ["chelsea × great wave", "auto s", "fp32 s", "peak MB"], speed)
+    if report["busy"]:
+        busy = [[r["threads"], r["load"], f"{r['median']:.2f}", f"{r['slowest']:.2f}"] for r in report["busy"]]
+        header = [f"{args.busy_size} px, small linear algebra on", "other core", "median s", "slowest s"]
+        write_table("universal-busy", header, busy)
+    if not report["quality"]:
+        return
     rows = []
     for r in report["quality"]:
         cells = []

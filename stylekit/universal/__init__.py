@@ -3,7 +3,8 @@
 ``whiten.py`` is the whitening and colouring transform, which gives a photo's VGG features a style's mean and
 covariance in closed form; ``decoder.py`` the networks that turn one level's features back into an image, and
 their files; ``stylize.py`` the pipeline over the levels, coarse to fine; ``train.py`` trains a decoder, with
-``training.py``'s loop, and is imported when first used.
+``training.py``'s loop, and is imported when first used. ``magenta.py`` is another instant path for any painting,
+Magenta's arbitrary-style network (the optional instant extra; ``stylekit.magenta``).
 """
 
 from .decoder import FORMAT, LEVELS, VERSION, Decoder, DecoderNet, load_decoder, load_decoders, shipped_decoders

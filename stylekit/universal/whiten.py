@@ -9,6 +9,7 @@ mean. The decoder of that level then turns the features back into an image.
 import torch
 
 from ..colour import sqrtm
+from ..device import one_thread
 from ..errors import ImageError, SettingsError
 from ..losses import blend_weights
 
@@ -90,10 +91,11 @@ def statistics(f, weights=None, name="the image"):
 def _transform(f, source, target):
     """``f`` whitened with ``source``'s (mean, covariance), coloured with ``target``'s."""
     (mean, covariance), (target_mean, target_covariance) = source, target
-    values, vectors = torch.linalg.eigh(covariance)
-    values = values.clamp_min(EPSILON * values.mean().clamp_min(0))
-    whiten = vectors @ torch.diag(values.rsqrt()) @ vectors.T
-    transform = (sqrtm(target_covariance) @ whiten).to(f.dtype)
+    with one_thread():  # C × C matrices: multi-threaded, they stall when another process holds a core
+        values, vectors = torch.linalg.eigh(covariance)
+        values = values.clamp_min(EPSILON * values.mean().clamp_min(0))
+        whiten = vectors @ torch.diag(values.rsqrt()) @ vectors.T
+        transform = (sqrtm(target_covariance) @ whiten).to(f.dtype)
     return transform @ (f - mean.to(f.dtype)[:, None]) + target_mean.to(f.dtype)[:, None]
 
 

@@ -74,11 +74,11 @@ _THREADS = threading.RLock()
 @contextmanager
 def one_thread():
     """Runs the block on one intra-op thread, then restores ``torch.get_num_threads()``: for small linear algebra
-    (universal's C × C eigendecompositions, C ≤ 512), which was faster on one thread than on two (512 × 512: 40
-    against 144 ms, 2 cores that a test run shared) and stalls on two when another process holds a core (each
-    parallel region waits for its slowest thread: 0.5 s). OpenMP and MKL keep the count per thread, so the playground's
-    other thread keeps its own; PyTorch also keeps it for threads not yet started, so two blocks in two threads
-    must not interleave (one would restore the other's 1): the lock."""
+    (universal's C × C eigendecompositions, C ≤ 512), faster on one thread than on two and never stalled by another
+    process holding a core (a parallel region waits for its slowest thread; docs/performance.md: universal-busy).
+    OpenMP and MKL keep the count per thread, so the playground's other thread keeps its own; PyTorch also keeps it
+    for threads not yet started, so two blocks in two threads must not interleave (one would restore the other's
+    1): the lock."""
     with _THREADS:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)

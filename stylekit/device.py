@@ -38,6 +38,17 @@ def free_bytes(device):
         return float("inf")
 
 
+def check_fits(need, device, what):
+    """Refuses work that needs ``need`` bytes when ``device`` has less free (a margin left): one line naming
+    ``what`` instead of a MemoryError after minutes."""
+    free = free_bytes(device)
+    if need > 0.9 * free:
+        raise SettingsError(
+            f"{what} needs about {need / 2**30:.1f} GiB but {free / 2**30:.1f} GiB are free on {device}: "
+            "choose a smaller size"
+        )
+
+
 def pick_dtype(precision="auto", device="auto"):
     """The network's dtype: 'fp32', 'bf16', or 'auto' = bf16 only where the hardware makes it fast (or what
     the environment variable STYLEKIT_PRECISION says, when it is set)."""

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageFilter, ImageOps, PngImagePlugin
 
-from .device import free_bytes
+from .device import check_fits
 from .errors import ImageError, SettingsError, StylekitError
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}  # what a folder of images is read for
@@ -107,13 +107,7 @@ def check_source(source, name):
 def check_pixels(width, height, name, copies=2):
     """Refuses a ``width``×``height`` image that ``copies`` float copies (and Pillow's own) could not fit in the free
     memory: a size or style scale typed too large ends in one line, not a MemoryError after minutes."""
-    needed = width * height * 3 * (4 * copies + 1)
-    free = free_bytes(torch.device("cpu"))
-    if needed > 0.9 * free:
-        raise SettingsError(
-            f"the {name} image at {width}×{height} px needs {needed / 2**30:.1f} GiB but {free / 2**30:.1f} GiB are "
-            "free: choose a smaller size"
-        )
+    check_fits(width * height * 3 * (4 * copies + 1), torch.device("cpu"), f"the {name} image at {width}×{height} px")
 
 
 def as_tensor(source, size, name="image"):

@@ -8,7 +8,7 @@ of one tile with its halo) + the optimiser's state. Activations are counted laye
 
 import torch
 
-from .device import free_bytes, pick_device
+from .device import check_fits, free_bytes, pick_device
 from .errors import SettingsError
 from .tiles import crop_side
 from .vgg import LAYERS, channels
@@ -30,13 +30,7 @@ INFERENCE_BYTES_PER_PIXEL = 2 * 64 * 4
 def check_inference(width, height, device, what):
     """Refuses a one-pass run (universal style transfer, a fast model) at ``width``×``height`` that could not fit in
     the free memory of ``device``: one line instead of a MemoryError."""
-    need = width * height * INFERENCE_BYTES_PER_PIXEL
-    free = free_bytes(device)
-    if need > 0.9 * free:
-        raise SettingsError(
-            f"{what} at {width}×{height} px needs about {need / 2**30:.1f} GiB but {free / 2**30:.1f} GiB are free "
-            f"on {device}: choose a smaller size"
-        )
+    check_fits(width * height * INFERENCE_BYTES_PER_PIXEL, device, f"{what} at {width}×{height} px")
 
 
 def values_per_pixel(arch):

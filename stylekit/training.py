@@ -86,7 +86,7 @@ def train_loop(model, step_terms, optimizer, options, save, progress=True, stop=
             stopped = steps.stopped()
             if (every and step % every == 0) or stopped:
                 save()
-            if steps.ended:
+            if stopped:
                 break
     if steps.ended == "interrupted":
         save()

@@ -1,4 +1,4 @@
-"""The course notebooks' shared setup cell (notebooks/setup_cell.py); nbval runs the notebooks themselves."""
+"""The course notebooks as notebooks/build.py writes them (setup cell, student versions); nbval runs them."""
 
 import importlib.util
 import json
@@ -12,13 +12,40 @@ import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-SETUP = runpy.run_path(str(NOTEBOOKS / "setup_cell.py"))
+SETUP = runpy.run_path(str(NOTEBOOKS / "build.py"))
 # The playground (07) has guided things to try instead of exercises.
 WITHOUT_EXERCISES = {"07"}
 
 
-def test_every_notebook_starts_with_the_shared_setup_cell():
-    assert SETUP["main"](check=True) == 0, "run: python notebooks/setup_cell.py"
+def test_every_notebook_is_as_build_writes_it_setup_cell_and_student_versions():
+    assert SETUP["main"](check=True) == 0, "run: python notebooks/build.py"
+
+
+def test_a_student_notebook_gets_the_scaffold_in_place_of_each_solution():
+    source = (
+        "def gram(f):\n"
+        '    """doc"""\n'
+        "    ### BEGIN SOLUTION\n"
+        "    return f @ f.T\n"
+        "    ### END SOLUTION\n"
+        "\n"
+        "### BEGIN SOLUTION\n"
+        "# student: answer = ...  # YOUR CODE: a number\n"
+        "answer = 4\n"
+        "### END SOLUTION\n"
+        "check(answer)"
+    )
+    assert SETUP["student_code"](source, "test") == (
+        'def gram(f):\n    """doc"""\n    raise NotImplementedError("your code here")\n\n'
+        "answer = ...  # YOUR CODE: a number\ncheck(answer)"
+    )
+    with pytest.raises(SystemExit, match="a region outside a function needs a `# student: ` line"):
+        SETUP["student_code"]("### BEGIN SOLUTION\nanswer = 4\n### END SOLUTION", "test")
+    with pytest.raises(SystemExit, match="without ### END SOLUTION"):
+        SETUP["student_code"]("### BEGIN SOLUTION\n# student: answer = ...", "test")
+    talk = {"cell_type": "markdown", "metadata": {}, "source": ["<!-- solution -->\n", "It is 4."]}
+    code = {"cell_type": "code", "metadata": {}, "source": ["answer = 4"]}
+    assert SETUP["student_version"]({"cells": [talk, code]}, "test")["cells"] == [code]
 
 
 class FakeShell:
@@ -66,14 +93,6 @@ def test_in_colab_a_failed_install_stops_the_notebook_with_one_line(monkeypatch)
         run_cell(SETUP["setup_source"]("course"), monkeypatch, pip_works=False)
 
 
-def test_in_colab_a_solutions_notebook_also_clones_the_notebook_it_runs_first(monkeypatch):
-    source = SETUP["setup_source"]("course", solutions=True)
-    assert run_cell(source, monkeypatch) == []
-    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-    clone = f"test -d stylekit-course || git clone -q --depth 1 {SETUP['REPOSITORY']} stylekit-course"
-    assert run_cell(source, monkeypatch, installed=True) == [clone]
-
-
 def sources(notebook, kind):
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     return ["".join(c["source"]) for c in cells if c["cell_type"] == kind]
@@ -82,18 +101,17 @@ def sources(notebook, kind):
 @pytest.mark.parametrize(
     "notebook", [n for n in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) if n.name[:2] not in WITHOUT_EXERCISES]
 )
-def test_every_exercise_has_a_scaffold_a_self_check_and_a_solution_that_runs_the_notebook_first(notebook):
+def test_every_exercise_has_a_scaffold_then_its_check_and_a_worked_solution_in_the_source(notebook):
     numbers = [m.group(1) for text in sources(notebook, "markdown") if (m := re.match(r"\*\*(\d+) ★{1,3} ", text))]
     assert numbers, f"{notebook.name}: no exercise marked **N ★ (★★, ★★★)"
     code = sources(notebook, "code")
-    scaffolds = [i for i, text in enumerate(code) if "= ...  # YOUR CODE" in text]
-    solution = NOTEBOOKS / "solutions" / notebook.name
-    solved = "\n".join(sources(solution, "code"))
-    assert f'%run {{stylekit.course.NOTEBOOKS / "{notebook.name}"}}' in solved
+    scaffolds = [i for i, text in enumerate(code) if "= ...  # YOUR CODE" in text or "NotImplementedError(" in text]
+    solved = sources(NOTEBOOKS / "solutions" / notebook.name, "code")
     for n in numbers:
-        checked = [i for i, text in enumerate(code) if re.search(rf"^check_{n}\(", text, re.M)]
+        checked = [i for i, text in enumerate(code) if re.search(rf"^(\w+\.)?check_{n}\(", text, re.M)]
         assert checked and any(i < checked[0] for i in scaffolds), f"exercise {n}: a scaffold, then its check"
-        assert re.search(rf"^check_{n}\(", solved, re.M), f"exercise {n} has no checked solution in {solution.name}"
+        (at,) = [i for i, text in enumerate(solved) if re.search(rf"^(\w+\.)?check_{n}\(", text, re.M)]
+        assert "### BEGIN SOLUTION" in "".join(solved[:at]), f"exercise {n}: no worked solution before its check"
 
 
 def test_the_playground_notebook_has_things_to_try_each_asking_for_a_prediction():

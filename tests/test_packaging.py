@@ -23,7 +23,7 @@ except ImportError:  # Python < 3.11: the test extra brings tomli
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-NEEDS = runpy.run_path(str(ROOT / "notebooks" / "setup_cell.py"))["NEEDS"]
+NEEDS = runpy.run_path(str(ROOT / "notebooks" / "build.py"))["NEEDS"]
 # Colab downloads the wheel's contents on every fresh runtime: 12.2 MB today, nearly all of it the three fast models.
 WHEEL_BYTES = 15_000_000
 

@@ -26,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 PACKAGES = HERE / "packages.txt"
-REPOSITORY = runpy.run_path(str(ROOT / "notebooks" / "setup_cell.py"))["REPOSITORY"]
+REPOSITORY = runpy.run_path(str(ROOT / "notebooks" / "build.py"))["REPOSITORY"]
 STAND_IN = (
     '"""Stand-in for Colab\'s google.colab (tests/colab/simulate.py): its presence is what the setup cell reads."""\n'
 )

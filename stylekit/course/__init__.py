@@ -1,22 +1,19 @@
 """Small helpers shared by the course notebooks and the playground: the fast/full size switch, the plots and the
-exercises' self-checks."""
+exercises' self-checks. Each lesson's own checks live in ``lessonNN.py`` beside this file, out of the student's
+sight: their reference answers are written differently from stylekit's (and from the worked solutions)."""
 
 import os
-from pathlib import Path
+import sys
+from contextlib import contextmanager
 
-from .errors import need
-from .images import to_pil
-from .samples import DATA
+from ..errors import need
+from ..images import to_pil
+from ..samples import DATA
 
 plt = need("matplotlib.pyplot", "the course")
 Figure = need("matplotlib.figure", "the course").Figure
 
 FAST = os.environ.get("STYLEKIT_FAST", "") not in ("", "0")  # set by the test suite, so nbval runs quickly
-# The course itself: beside the package in a clone (JupyterLab, Binder, the test suite); in Colab, where stylekit is
-# installed as a package, in the clone a solutions notebook's setup cell makes in /content (notebooks/setup_cell.py).
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-if not NOTEBOOKS.is_dir():
-    NOTEBOOKS = Path("stylekit-course", "notebooks").resolve()
 
 
 def pick(full, fast):
@@ -35,6 +32,80 @@ def check(answer, right, hint):
         raise AssertionError(f"Not yet: {hint}")
     print("Right.")
     return True
+
+
+class Borrowed(Exception):
+    """Raised by a stylekit function a check has made unavailable (``without``)."""
+
+
+@contextmanager
+def without(functions, namespace):
+    """Makes stylekit's ``functions`` raise ``Borrowed`` while the block runs: wherever a loaded stylekit module
+    holds them, and in ``namespace`` (the notebook's, where ``from stylekit import gram`` put one), so that a check
+    can tell an answer that does the work from one that hands it to the library."""
+
+    def refusing(function):
+        def refused(*args, **kwargs):
+            raise Borrowed(f"stylekit's {function.__name__}")
+
+        return refused
+
+    originals = {id(f): f for f in functions}
+    stubs = {id(f): refusing(f) for f in functions}
+
+    def swap(table):  # every place that holds one of ``table``'s keys gets its value
+        places = [vars(m) for name, m in list(sys.modules.items()) if name.split(".")[0] == "stylekit" and m]
+        for place in [*places, namespace]:
+            for key, value in list(place.items()):
+                if id(value) in table:
+                    place[key] = table[id(value)]
+
+    swap(stubs)
+    try:
+        yield
+    finally:  # a stub a lazy import cached meanwhile (stylekit.gram's first use) is put back too
+        swap({id(stub): originals[key] for key, stub in stubs.items()})
+
+
+def piece(answer, problems, what, library, fallback=None):
+    """The check of a core piece the student wrote: returns the function the cells below should use.
+
+    ``problems(function)`` tries ``function`` on cases of its own and returns what is off (a line), or None. The
+    answer runs with ``library`` (stylekit's functions for that piece) made unavailable, so handing the work to them
+    is refused. While the answer still raises NotImplementedError (the scaffold), this says "not done yet" and
+    returns ``fallback`` (by default ``library[0]``; stylekit's version with the piece's signature), which says so
+    the first time a cell below uses it; a wrong answer raises, naming what is off."""
+
+    def guarded(*args, **kwargs):
+        with without(library, answer.__globals__):
+            return answer(*args, **kwargs)
+
+    name = answer.__name__
+    try:
+        problem = problems(guarded)
+    except NotImplementedError:
+        print(f"Not done yet: fill in `{name}` above and run it again. Until then the cells below use stylekit's.")
+        return _saying(fallback or library[0], f"(`{name}` is stylekit's here: yours is not done yet)")
+    except Borrowed as borrowed:
+        problem = f"`{name}` calls {borrowed}; write {what} yourself, in PyTorch"
+    except Exception as error:  # the student's code failing is an answer that is off, said in one line
+        problem = f"`{name}` raised {type(error).__name__}: {error}"
+    if problem:
+        raise AssertionError(f"Not yet: {problem}")
+    print(f"Right. The cells below use your `{name}`.")
+    return answer
+
+
+def _saying(function, note):
+    said = []
+
+    def said_once(*args, **kwargs):
+        if not said:
+            print(note)
+            said.append(True)
+        return function(*args, **kwargs)
+
+    return said_once
 
 
 def show_expected(name):

@@ -81,6 +81,10 @@ def whiten_unclamped(F):  # directions that do not vary are divided by about zer
     return vectors @ torch.diag(values.rsqrt()) @ vectors.T @ (F - F.mean(1, keepdim=True))
 
 
+def whiten_by_the_lessons_reference(F):
+    return lesson12._whiten(F)
+
+
 def whiten_float32(F):
     return whiten(F.float())
 
@@ -100,6 +104,7 @@ def pass_through(F, *rest):
         whiten_means_kept,
         whiten_unbiased,
         whiten_unclamped,
+        whiten_by_the_lessons_reference,
         whiten_float32,
         pass_through,
     ],
@@ -115,6 +120,10 @@ def colour_by_the_library(W, style):  # W is white already: whiten_colour's whit
 
 def colour_by_sqrtm(W, style):
     return stylekit.colour.sqrtm(covariance(style)) @ W + style.mean(1, keepdim=True)
+
+
+def colour_by_the_lessons_reference(W, style):
+    return lesson12._colour(W, style)
 
 
 def colour_without_the_means(W, style):
@@ -143,6 +152,7 @@ def colour_unclamped(W, style):  # a rounding below zero gives nan
     [
         colour_by_the_library,
         colour_by_sqrtm,
+        colour_by_the_lessons_reference,
         colour_without_the_means,
         colour_uncentred_covariance,
         colour_cholesky,
@@ -169,6 +179,13 @@ def test_a_blank_piece_hands_the_lesson_a_working_one_and_says_so(capsys):
     assert "stylekit's here" in capsys.readouterr().out
     want = whiten_colour(F[None, :, :, None], style[None, :, :, None])[0, :, :, 0]
     assert torch.allclose(coloured, want, atol=1e-10)
+
+    def wct(content_features, style_features, strength):  # the exercise, on the pieces stylekit stood in for
+        F = flat(content_features)
+        coloured = colour(whiten(F), flat(style_features))
+        return (strength * coloured + (1 - strength) * F).reshape(content_features.shape)
+
+    assert lesson12.check_2(wct)
 
 
 def flat(f):

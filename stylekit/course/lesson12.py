@@ -182,6 +182,9 @@ def check_1(mean_share, larger):
     return check((mean_share, larger), right, hint)
 
 
+# The references too: the pieces' fallbacks hold them directly, so a blank piece still serves `wct`.
+LIBRARY += (_whiten, _colour)
+
 # check_2's cases: (1, N, H, W) responses of a content and a style of other sizes, and a strength.
 WCT_CASES = [((1, 4, 5, 6), (1, 4, 7, 3), 0.6), ((1, 8, 6, 6), (1, 8, 4, 9), 1.0), ((1, 6, 3, 5), (1, 6, 6, 6), 0.0),
              ((1, 10, 4, 8), (1, 10, 5, 5), 0.25)]  # fmt: skip

@@ -152,6 +152,7 @@ def test_check_2_takes_the_run_asked_and_refuses_near_misses():
         FakeResult({"conv4_2": 1.0}, pooling="avg"),
         FakeResult({"conv5_2": 1.0}, pooling="avg", steps=1),
         FakeResult({"conv5_2": 1.0}, pooling="avg", size=OTHER_SIZE),
+        FakeResult({"conv5_2": 1.0}, pooling="avg", fall=0.9),  # the loss did not fall
     ]:
         with pytest.raises(AssertionError, match="Not yet"):
             lesson02.check_2(run)

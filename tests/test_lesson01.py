@@ -176,7 +176,7 @@ def test_check_2_takes_the_right_answer_and_refuses_near_misses(original):
         deeper = original(photo, ["conv3_2", "relu3_2"])
         smaller = original(stylekit.load_image(stylekit.sample("chelsea"), lesson01.SIZE // 2), list(pair))
     removed = float((pair["relu3_1"] == 0).float().mean())
-    assert lesson01.check_2(pair, removed, original)
+    assert lesson01.check_2(pair, removed)
     overwritten = {"conv3_1": pair["relu3_1"], "relu3_1": pair["relu3_1"]}  # a conv output an in-place ReLU changed
     for wrong in [
         (pair, 1 - removed),  # the share kept
@@ -186,7 +186,7 @@ def test_check_2_takes_the_right_answer_and_refuses_near_misses(original):
         (overwritten, removed),
     ]:
         with pytest.raises(AssertionError, match="Not yet"):
-            lesson01.check_2(*wrong, original)
+            lesson01.check_2(*wrong)
 
 
 def test_check_3_takes_the_right_answer_and_refuses_near_misses():

@@ -294,7 +294,7 @@ def adam_loop(vgg):
 
 def answers(adam_loop, lbfgs_steps=4, lr=0.02):
     """A right gatys_adam and a history and step count that fit it (the history's first two losses Adam's)."""
-    first = list(lesson04._stylekit_adam(lr, 3, lesson04.SIZE)[:2])  # the runs the check itself makes
+    first = list(lesson04._stylekit_adam(lr, 3, lesson04.SIZE)[0][:2])  # the runs the check itself makes
     adam_history = first + [first[-1] * 0.5] * (lesson04.STEPS - 2)
     plain_history = [first[0], *[adam_history[-1] * (1 + 0.1 * k) for k in range(lbfgs_steps - 1, 0, -1)]]
     plain_history += [adam_history[-1] * 0.9] * (lesson04.STEPS - len(plain_history))
@@ -318,6 +318,7 @@ def wrapper(content, style, steps, lr=0.02):  # stylekit's Adam, not a loop of o
         lambda loop: lambda c, s, steps, lr=0.02: loop(c, s, steps, rate=0.02),  # lr not used
         lambda loop: lambda c, s, steps, lr=0.02: loop(c, s, steps, lr, count=lambda n: n - 1),  # a step short
         lambda loop: lambda c, s, steps, lr=0.02: loop(c, s, steps, lr, after=True),  # the loss after each step
+        lambda loop: lambda c, s, steps, lr=0.02: (c * 0.5, loop(c, s, steps, lr)[1]),  # the losses, not the image
     ],
 )
 def test_check_2_refuses_a_loop_other_than_the_one_asked(adam_loop, wrong):

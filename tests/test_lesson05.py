@@ -173,7 +173,7 @@ SIZE, SCHEDULE, OTHER_SIZE = lesson05.SIZE, lesson05.SCHEDULE, 64 if lesson05.SI
 def test_the_right_runs_pass():
     assert lesson05.check_1(FakeResult(size=SIZE, steps=SCHEDULE, tv_weight=100))
     assert lesson05.check_2(
-        FakeResult("seed", size=[SIZE, SIZE], steps=lesson05.SEED_STEPS, normalization="model", save_every=5)
+        FakeResult("seed", size=[SIZE, SIZE], steps=lesson05.SEED_STEPS, normalization="model", save_every=5), "b"
     )
     assert lesson05.check_3(FakeResult(size=SIZE, steps=SCHEDULE, content_layers={"relu5_2": 1}), "b")
 
@@ -211,7 +211,14 @@ def test_check_1_refuses_a_run_other_than_the_one_asked(wrong):
 )
 def test_check_2_refuses_a_run_other_than_the_one_asked(wrong):
     with pytest.raises(AssertionError, match="Not yet"):
-        lesson05.check_2(wrong)
+        lesson05.check_2(wrong, "b")
+
+
+@pytest.mark.parametrize("letter", ["a", "c"])
+def test_check_2_refuses_a_wrong_prediction_with_the_right_run(letter):
+    right = FakeResult("seed", size=[SIZE, SIZE], steps=lesson05.SEED_STEPS, normalization="model")
+    with pytest.raises(AssertionError, match="Not yet"):
+        lesson05.check_2(right, letter)
 
 
 DEEP = dict(size=SIZE, steps=SCHEDULE, content_layers={"relu5_2": 1.0})

@@ -4,6 +4,7 @@ sight: their reference answers are written differently from stylekit's (and from
 
 import os
 import sys
+import types
 from contextlib import contextmanager
 
 from ..errors import need
@@ -38,11 +39,21 @@ class Borrowed(Exception):
     """Raised by a stylekit function a check has made unavailable (``without``)."""
 
 
+def _refused(*args, **kwargs):  # the code a refused function runs, with that function's own name and globals
+    raise __import__("stylekit.course", fromlist=["Borrowed"]).Borrowed(
+        "stylekit's " + __import__("sys")._getframe().f_code.co_name
+    )
+
+
 @contextmanager
 def without(functions, namespace):
-    """Makes stylekit's ``functions`` raise ``Borrowed`` while the block runs: wherever a loaded stylekit module
-    holds them, and in ``namespace`` (the notebook's, where ``from stylekit import gram`` put one), so that a check
-    can tell an answer that does the work from one that hands it to the library."""
+    """Makes stylekit's ``functions`` raise ``Borrowed`` while the block runs, so that a check can tell an answer
+    that does the work from one that hands it to the library. A plain function's code is swapped, so that every
+    reference to it refuses (one saved in a default argument or a ``partial`` too); anything else (a class, a
+    closure) is swapped by name wherever a loaded stylekit module holds it, and in ``namespace`` (the notebook's,
+    where ``from stylekit import Objective`` put one)."""
+    codes = {f: f.__code__ for f in functions if isinstance(f, types.FunctionType) and not f.__closure__}
+    named = [f for f in functions if f not in codes]
 
     def refusing(function):
         def refused(*args, **kwargs):
@@ -50,8 +61,8 @@ def without(functions, namespace):
 
         return refused
 
-    originals = {id(f): f for f in functions}
-    stubs = {id(f): refusing(f) for f in functions}
+    originals = {id(f): f for f in named}
+    stubs = {id(f): refusing(f) for f in named}
 
     def swap(table):  # every place that holds one of ``table``'s keys gets its value
         places = [vars(m) for name, m in list(sys.modules.items()) if name.split(".")[0] == "stylekit" and m]
@@ -60,11 +71,15 @@ def without(functions, namespace):
                 if id(value) in table:
                     place[key] = table[id(value)]
 
+    for function in codes:
+        function.__code__ = _refused.__code__.replace(co_name=function.__name__)
     swap(stubs)
     try:
         yield
-    finally:  # a stub a lazy import cached meanwhile (stylekit.gram's first use) is put back too
+    finally:  # a stub a lazy import cached meanwhile (stylekit.Objective's first use) is put back too
         swap({id(stub): originals[key] for key, stub in stubs.items()})
+        for function, code in codes.items():
+            function.__code__ = code
 
 
 def piece(answer, problems, what, library, fallback=None):
@@ -97,6 +112,10 @@ def piece(answer, problems, what, library, fallback=None):
 
 
 def _saying(function, note):
+    if isinstance(function, types.FunctionType):  # its own code: a later check refusing the original spares it
+        function = types.FunctionType(
+            function.__code__, function.__globals__, function.__name__, function.__defaults__, function.__closure__
+        )
     said = []
 
     def said_once(*args, **kwargs):

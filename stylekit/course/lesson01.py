@@ -9,6 +9,7 @@ from torch import nn
 from ..images import load_image
 from ..samples import sample
 from ..vgg import IMAGENET, LAYERS, VGG, Preprocess
+from ..weights import cached_vgg
 from . import Borrowed, check, pick, piece
 
 SIZE = pick(512, 96)  # the notebook's photo size (it imports it), so that exercise 2's check asks for its photo
@@ -153,13 +154,13 @@ def check_1(squeezed, kept, stretch):
     return check((squeezed, kept, stretch), right, hint)
 
 
-def check_2(pair, removed, vgg):
+def check_2(pair, removed):
     """``pair``: {"conv3_1": ..., "relu3_1": ...} of the notebook's photo; ``removed``: the share of conv3_1's values
     that relu3_1 sets to zero."""
     if pair is ... or removed is ...:
         return check(..., None, "")
-    with torch.no_grad():
-        want = vgg(load_image(sample("chelsea"), SIZE), ["conv3_1", "relu3_1"])
+    with torch.no_grad():  # the check's own network: one handed in could say anything
+        want = cached_vgg("vgg19", "original", "max")(load_image(sample("chelsea"), SIZE), ["conv3_1", "relu3_1"])
     share = float((want["conv3_1"] <= 0).double().mean())
 
     def right(answer):
@@ -167,7 +168,9 @@ def check_2(pair, removed, vgg):
         if not isinstance(pair, dict) or set(pair) != set(want) or not isinstance(removed, (int, float)):
             return False
         maps = all(
-            torch.is_tensor(pair[k]) and pair[k].shape == want[k].shape and torch.allclose(pair[k], want[k], atol=1e-4)
+            torch.is_tensor(pair[k])
+            and pair[k].shape == want[k].shape
+            and torch.allclose(pair[k], want[k], rtol=1e-4, atol=1e-2)  # values reach ~4000
             for k in want
         )
         return maps and abs(removed - share) < 1e-3

@@ -1,6 +1,7 @@
 """Notebook 4's checks: the objective, the content and style gradients by hand, and the exercises' runs and numbers."""
 
 import functools
+import random
 from contextlib import contextmanager
 
 import torch
@@ -267,10 +268,10 @@ def check_1(prediction, ours_100, plain_100):
 
 @functools.cache
 def _stylekit_adam(lr, steps, size):
-    """stylekit's Adam on the notebook's pair at its α and β: the loss at the start of each step."""
+    """stylekit's Adam on the notebook's pair at its α and β: the loss at the start of each step, and the image."""
     settings = dict(content_weight=ALPHA, style_weight=BETA, scales=1, size=size, precision="fp32", device="cpu")
     run = transfer(sample(PHOTO), sample(PAINTING), optimizer="adam", lr=lr, steps=steps, progress=False, **settings)
-    return tuple(run.history["total"])
+    return tuple(run.history["total"]), run.image
 
 
 def _same_losses(history, reference):
@@ -283,15 +284,16 @@ def check_2(gatys_adam, adam_history, lbfgs_steps, plain_history):
     ``lbfgs_steps``: the fewest L-BFGS steps n with ``plain_history[n]`` at or below Adam's last loss."""
 
     def find_problem(gatys_adam, adam_history, lbfgs_steps, plain_history):
-        if len(adam_history) != STEPS or not _same_losses(adam_history, _stylekit_adam(0.02, 3, SIZE)[:2]):
+        if len(adam_history) != STEPS or not _same_losses(adam_history, _stylekit_adam(0.02, 3, SIZE)[0][:2]):
             return "adam_history: the losses of `gatys_adam(content, style, STEPS)` (lr 0.02), one per step"
         reached = [n for n, loss in enumerate(plain_history) if loss <= adam_history[-1]]
         if not reached or lbfgs_steps != reached[0]:
             return "lbfgs_steps: the first n where plain_history[n] is at or below adam_history[-1]"
-        steps, lr = 3, 0.05  # another step count and rate than the notebook's: the function must use them
-        reference = _stylekit_adam(lr, steps, SIZE)
+        # A step count and rate drawn afresh each time, unlike the notebook's: the function must use them.
+        steps, lr = random.choice((2, 3, 4)), random.choice((0.03, 0.05, 0.08))
+        reference, reference_image = _stylekit_adam(lr, steps, SIZE)
         content, style = (load_image(sample(k), SIZE) for k in (PHOTO, PAINTING))
-        library = (transfer, optimise, make_optimizer, take_step, losses.Objective)
+        library = (transfer, optimise, make_optimizer, take_step, losses.Objective, _stylekit_adam)
         try:
             with without(library, gatys_adam.__globals__):
                 image, history = gatys_adam(content, style, steps, lr=lr)
@@ -307,6 +309,8 @@ def check_2(gatys_adam, adam_history, lbfgs_steps, plain_history):
                 f"`gatys_adam(content, style, {steps}, lr={lr})`'s losses are not Adam's at that rate on the "
                 "notebook's objective: the loss at the start of each step, Adam(lr=lr), the photo as the start"
             )
+        if (image.detach().float() - reference_image).abs().max() > 1e-3:
+            return f"`gatys_adam(content, style, {steps}, lr={lr})`'s image is not where Adam's steps take the photo"
         return None
 
     return _verdict((gatys_adam, adam_history, lbfgs_steps, plain_history), find_problem)

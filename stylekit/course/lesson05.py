@@ -182,10 +182,18 @@ def check_1(smooth):
     return check_run(smooth, asked, "default", size=SIZE, steps=SCHEDULE, tv_weight=100.0)
 
 
-def check_2(seed_model):
-    """``seed_model``: the seed run above with normalization="model"."""
+SEED_MODEL = "b"  # measured: 0.13 from the photo against the thesis's 0.045 (docs/presets.md)
+
+
+def check_2(seed_model, prediction):
+    """``seed_model``: the seed run above with normalization="model"; ``prediction``: the letter predicted."""
+    if seed_model is ... or prediction is ...:
+        return check(..., None, "")
     asked = "the seed preset's run above (size [SIZE, SIZE], steps=SEED_STEPS) with normalization='model'"
-    return check_run(seed_model, asked, "seed", size=[SIZE, SIZE], steps=SEED_STEPS, normalization="model")
+    problem = run_problem(seed_model, asked, "seed", size=[SIZE, SIZE], steps=SEED_STEPS, normalization="model")
+    if problem is None and str(prediction).strip().lower().strip("()") != SEED_MODEL:
+        problem = "the run is right; now measure how far each result is from the photo, and think again"
+    return check(seed_model, lambda _: problem is None, problem)
 
 
 DEEP = "b"  # relu5_2 keeps where things are and little of their detail (notebook 2's reconstructions)

@@ -175,7 +175,7 @@ def loss_figure(histories, labels, terms=("content", "style"), x="step", log=Tru
 
 def judged_figure(scores, panel=(5, 2.4), dpi=None):
     """One bar per judged layer (``judge``'s scores): its Gram error, the Gatys layers and the unused ones apart."""
-    from .judge import GATYS, UNUSED
+    from ..judge import GATYS, UNUSED
 
     fig = Figure(figsize=panel, dpi=dpi)
     ax = fig.subplots()

@@ -42,14 +42,6 @@ def run(path):
     return time.perf_counter() - start, None
 
 
-def as_words(seconds):
-    """'12 s', '2 min 30 s' (to 5 s above a minute): the way titles say it."""
-    if seconds < 60:
-        return f"{round(seconds)} s"
-    minutes, rest = divmod(5 * round(seconds / 5), 60)
-    return f"{minutes} min" + (f" {rest} s" if rest else "")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("numbers", nargs="*", help="notebook numbers (default: all)")
@@ -74,7 +66,7 @@ def main():
             failed += 1
             print(f"{path.relative_to(NOTEBOOKS)}: stopped: {error}", flush=True)
             continue
-        print(f"{path.relative_to(NOTEBOOKS)}: {seconds:.0f} s ({as_words(seconds)})", flush=True)
+        print(f"{path.relative_to(NOTEBOOKS)}: {seconds:.0f} s", flush=True)
         if not (args.fast or args.no_write or args.student):
             times.setdefault(path.name[:2], {})[kind] = {
                 "seconds": round(seconds),

@@ -10,7 +10,7 @@ student gets the region's ``# student:`` lines instead, uncommented, or ``raise 
 region's indentation (inside a function, whose check then says "not done yet" and hands the cells below stylekit's
 own version). A markdown cell that starts with ``<!-- solution -->`` (a worked answer's discussion) is left out.
 nbgrader and otter-grader do the same, but need their own cell metadata, folder layout and (nbgrader) a database;
-thirty lines here keep the notebooks plain Jupyter. The playground (07) has no exercises: it is its own source.
+about sixty lines here keep the notebooks plain Jupyter. The playground (07) has no exercises: it is its own source.
 
 In Colab the setup cell installs stylekit, with the extras the notebook needs, as a package from the repository's
 git URL (the sample images, models and expected results are inside it); packages outlive Runtime → Restart session,
@@ -32,22 +32,23 @@ BRANCH = "main"
 GITHUB = REPOSITORY.removeprefix("https://github.com/")
 FOLDER = Path(__file__).resolve().parent
 # Each notebook's extras beyond the core, whether Colab should give it a GPU (long optimisations or training), and
-# how long it runs at full size (kernel start included), measured on a 2-core CPU (an AMD EPYC with AVX-512-bf16,
-# precision="auto" so bf16, offline: nbclient, one notebook at a time, Dec 2026) and on a GPU (None: not yet).
+# what its time leaves out. The times themselves are measured: benchmarks/course.py runs each notebook at full size,
+# as a student runs it (nothing pinned, one at a time, a fresh kernel), and writes them into times.json.
 NEEDS = {
-    "01": ("course", False, "12 s", None),
-    "02": ("course", True, "2 min 30 s", None),
-    "03": ("course", True, "2 min", None),
-    "04": ("course", False, "3 min 20 s", None),
-    "05": ("course", True, "2 min 45 s", None),
-    "06": ("course", True, "3 min 30 s (VGG16 and torchvision's VGG19 skipped offline)", None),
-    "07": ("course", False, "7 s", None),
-    "08": ("course", True, "1 min 35 s", None),
-    "09": ("course,train", True, "4 min", None),
-    "10": ("course,video", True, "4 min", None),
-    "11": ("course", True, "4 min", None),
-    "12": ("course,train", True, "1 min 5 s", None),
+    "01": ("course", False, ""),
+    "02": ("course", True, ""),
+    "03": ("course", True, ""),
+    "04": ("course", False, ""),
+    "05": ("course", True, ""),
+    "06": ("course", True, " (VGG16 and torchvision's VGG19 skipped offline)"),
+    "07": ("course", False, ""),
+    "08": ("course", True, ""),
+    "09": ("course,train", True, ""),
+    "10": ("course,video", True, ""),
+    "11": ("course", True, ""),
+    "12": ("course,train", True, ""),
 }
+TIMES = json.loads((FOLDER / "times.json").read_text(encoding="utf-8")) if (FOLDER / "times.json").is_file() else {}
 TIME = (
     "*Runs in about {cpu} on a 2-core CPU, {gpu} on a GPU. Open it in Colab (the badge; its first cell installs "
     "stylekit), in Binder or in JupyterLab from a clone: [how]({repository}/blob/{branch}/notebooks/README.md).*"
@@ -110,6 +111,23 @@ def student_code(source, where):
     return "\n".join(out)
 
 
+def times(number):
+    """{cpu, gpu}: how long notebook ``number`` runs at full size, in words, as times.json says."""
+    measured = TIMES.get(number, {})
+    said = {
+        kind: in_words(measured[kind]["seconds"]) if kind in measured else "not measured yet" for kind in ("cpu", "gpu")
+    }
+    return said | {"cpu": said["cpu"] + NEEDS[number][2]}
+
+
+def in_words(seconds):
+    """'12 s', '2 min 30 s' (to 5 s above a minute)."""
+    if seconds < 60:
+        return f"{round(seconds)} s"
+    minutes, rest = divmod(5 * round(seconds / 5), 60)
+    return f"{minutes} min" + (f" {rest} s" if rest else "")
+
+
 def as_lines(text):
     lines = text.split("\n")
     return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
@@ -132,7 +150,7 @@ def with_setup(data, path):
     """A notebook (parsed) with its title's badges and time, its setup cell and Colab metadata as this file says;
     ``path`` relative to the repository."""
     number = Path(path).name[:2]
-    extras, gpu, cpu_time, gpu_time = NEEDS[number]
+    extras, gpu, _ = NEEDS[number]
     title = data["cells"][0]
     if title["cell_type"] != "markdown" or not isinstance(title["source"], list):
         raise SystemExit(f"{path}: its first cell is not a markdown title as nbformat writes it")
@@ -140,7 +158,7 @@ def with_setup(data, path):
     kept = [badges(path) if line.startswith("[![Open In Colab]") else line for line in kept]
     while kept and not kept[-1]:
         kept.pop()
-    time = TIME.format(cpu=cpu_time, gpu=gpu_time or "not measured yet", repository=REPOSITORY, branch=BRANCH)
+    time = TIME.format(**times(number), repository=REPOSITORY, branch=BRANCH)
     if Path(path).parent.name == "solutions":
         time += SOLUTIONS_TIME.format(number=int(number), student=f"../{Path(path).name}")
     title["source"] = [line + "\n" for line in kept] + ["\n", time]
@@ -182,8 +200,7 @@ def readme_updated(text):
     for i, line in enumerate(lines):
         if line.startswith("| `") and line[3:5] in NEEDS:
             cells = line.split(" | ")
-            _, _, cpu, gpu = NEEDS[line[3:5]]
-            lines[i] = " | ".join([*cells[:2], f"{cpu} / {gpu or 'not measured yet'} |"])
+            lines[i] = " | ".join([*cells[:2], "{cpu} / {gpu} |".format(**times(line[3:5]))])
     return "\n".join(lines)
 
 

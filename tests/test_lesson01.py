@@ -189,9 +189,20 @@ def test_check_2_takes_the_right_answer_and_refuses_near_misses(original):
             lesson01.check_2(*wrong)
 
 
+def probe(layer="relu5_1", position=lesson01.PROBE // 32):
+    """Exercise 3's probe with its gradient: ``layer``'s channels at (``position``, ``position``), summed."""
+    x = torch.rand(1, 3, lesson01.PROBE, lesson01.PROBE, requires_grad=True)
+    stylekit.load_vgg("vgg19", "original")(x, [layer])[layer][0, :, position, position].sum().backward()
+    return x
+
+
 def test_check_3_takes_the_right_answer_and_refuses_near_misses():
     right = {"relu1_1": 3, "relu2_1": 10, "relu3_1": 24, "relu4_1": 68, "relu5_1": 156}
-    assert lesson01.check_3(right, 156)
+    x = probe()
+    assert lesson01.check_3(right, 156, x)
+    for other in (probe(position=lesson01.PROBE // 32 - 1), probe(layer="relu4_1"), torch.rand(1, 3, 8, 8)):
+        with pytest.raises(AssertionError, match="Not yet"):  # not the gradient asked for, or none at all
+            lesson01.check_3(right, 156, other)
     convs_only = {"relu1_1": 3, "relu2_1": 7, "relu3_1": 13, "relu4_1": 21, "relu5_1": 33}  # no grid at all
     no_pool_widening = {"relu1_1": 3, "relu2_1": 9, "relu3_1": 21, "relu4_1": 61, "relu5_1": 141}
     for widths, measured in [
@@ -202,4 +213,4 @@ def test_check_3_takes_the_right_answer_and_refuses_near_misses():
         ({k: 156 for k in right}, 156),
     ]:
         with pytest.raises(AssertionError, match="Not yet"):
-            lesson01.check_3(widths, measured)
+            lesson01.check_3(widths, measured, x)

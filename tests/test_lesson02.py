@@ -1,5 +1,7 @@
 """Notebook 2's checks refuse plausible wrong answers: the library's own functions, and near misses."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -129,9 +131,28 @@ class FakeResult:
 OTHER_SIZE = 64 if lesson02.SIZE != 64 else 32
 
 
+def reconstruction(layer, **changes):
+    """The exercise's run, for real: the checks score its image with their own network."""
+    return stylekit.transfer(stylekit.sample("astronaut"), None, init="noise", content_layers={layer: 1.0},
+                             style_layers={}, size=lesson02.SIZE, steps=lesson02.STEPS, progress=False,
+                             precision="fp32", device="cpu", **changes)  # fmt: skip
+
+
+def recorded_by_hand(run, image=None):
+    """``run`` with its record or its image not the run's own: a history that claims a lower loss, or another
+    image under the run's record."""
+    if image is not None:
+        return dataclasses.replace(run, image=image)
+    return dataclasses.replace(run, history={k: [v / 10 for v in vs] for k, vs in run.history.items()})
+
+
 def test_check_1_takes_the_run_and_the_letter_and_refuses_near_misses():
     relu = FakeResult({"relu4_2": 1.0})
-    assert lesson02.check_1(relu, "b")
+    real = reconstruction("relu4_2")
+    assert lesson02.check_1(real, "b")
+    for run in (relu, recorded_by_hand(real), recorded_by_hand(real, torch.rand_like(real.image))):
+        with pytest.raises(AssertionError, match="Not yet"):
+            lesson02.check_1(run, "b")
     for run, letter in [
         (relu, "a"),
         (relu, "c"),
@@ -146,7 +167,10 @@ def test_check_1_takes_the_run_and_the_letter_and_refuses_near_misses():
 
 
 def test_check_2_takes_the_run_asked_and_refuses_near_misses():
-    assert lesson02.check_2(FakeResult({"conv5_2": 1.0}, pooling="avg"))
+    real = reconstruction("conv5_2", pooling="avg")
+    assert lesson02.check_2(real)
+    with pytest.raises(AssertionError, match="Not yet"):
+        lesson02.check_2(recorded_by_hand(real))
     for run in [
         FakeResult({"conv5_2": 1.0}),  # max pooling: results[-1] itself
         FakeResult({"conv4_2": 1.0}, pooling="avg"),

@@ -1,5 +1,7 @@
 """Notebook 3's checks refuse plausible wrong answers: the library's own function, and near misses."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -9,6 +11,10 @@ from stylekit.course import lesson03
 
 def borrowed_gram(f):
     return stylekit.gram(f)
+
+
+def the_checks_own_gram(f):  # the lesson's reference, out of the student's sight but importable
+    return lesson03._gram(f)
 
 
 def borrowed_gram_sums(f):
@@ -31,7 +37,9 @@ def gram_over_n(f):  # divided by the filters, not the positions
     return F @ F.T / F.shape[0]
 
 
-@pytest.mark.parametrize("wrong", [borrowed_gram, borrowed_gram_sums, transposed_gram, unnormalised_gram, gram_over_n])
+@pytest.mark.parametrize(
+    "wrong", [borrowed_gram, the_checks_own_gram, borrowed_gram_sums, transposed_gram, unnormalised_gram, gram_over_n]
+)
 def test_check_gram_refuses(wrong):
     with pytest.raises(AssertionError, match="Not yet"):
         lesson03.check_gram(wrong)
@@ -108,6 +116,18 @@ RELU_STACK = dict.fromkeys(lesson03.RELUS, 1.0)
 def test_check_1_refuses_a_run_other_than_the_one_asked(wrong):
     with pytest.raises(AssertionError, match="Not yet"):
         lesson03.check_1(wrong)
+
+
+def test_check_1_takes_the_run_itself_not_a_record_written_for_it():
+    real = stylekit.transfer(None, stylekit.sample("brushstrokes"), init="noise", content_layers={},
+                             style_layers=RELU_STACK, size=lesson03.SIZE, steps=lesson03.STEPS, progress=False,
+                             precision="fp32", device="cpu")  # fmt: skip
+    assert lesson03.check_1(real)
+    claimed = {k: [v / 10 for v in vs] for k, vs in real.history.items()}  # a lower loss than its image has
+    noise = torch.rand(real.image.shape, generator=torch.Generator().manual_seed(0))  # the start, not the result
+    for wrong in (dataclasses.replace(real, history=claimed), dataclasses.replace(real, image=noise)):
+        with pytest.raises(AssertionError, match="Not yet"):
+            lesson03.check_1(wrong)
 
 
 def test_check_2_refuses_the_stack_with_equal_weights():

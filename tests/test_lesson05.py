@@ -1,5 +1,6 @@
 """Notebook 5's checks refuse plausible wrong answers: the library's own function, and near misses."""
 
+import dataclasses
 import math
 
 import pytest
@@ -170,12 +171,23 @@ def _area(size):
 SIZE, SCHEDULE, OTHER_SIZE = lesson05.SIZE, lesson05.SCHEDULE, 64 if lesson05.SIZE != 64 else 48
 
 
-def test_the_right_runs_pass():
-    assert lesson05.check_1(FakeResult(size=SIZE, steps=SCHEDULE, tv_weight=100))
-    assert lesson05.check_2(
-        FakeResult("seed", size=[SIZE, SIZE], steps=lesson05.SEED_STEPS, normalization="model", save_every=5), "b"
-    )
-    assert lesson05.check_3(FakeResult(size=SIZE, steps=SCHEDULE, content_layers={"relu5_2": 1}), "b")
+def real(preset="default", **changes):
+    """The exercise's run, for real: the checks score its image with their own network."""
+    content, style = stylekit.sample(lesson05.CONTENT), stylekit.sample(lesson05.STYLE)
+    return stylekit.transfer(content, style, preset, progress=False, **changes)
+
+
+def test_the_right_runs_pass_and_records_written_for_them_do_not():
+    smooth = real(size=SIZE, steps=SCHEDULE, tv_weight=100.0)
+    assert lesson05.check_1(smooth)
+    claimed = {k: [v / 10 for v in vs] if k == "total" else vs for k, vs in smooth.history.items()}
+    photo = stylekit.load_image(stylekit.sample(lesson05.CONTENT), SIZE)
+    for wrong in (dataclasses.replace(smooth, history=claimed), dataclasses.replace(smooth, image=photo)):
+        with pytest.raises(AssertionError, match="Not yet"):
+            lesson05.check_1(wrong)
+    seed = real("seed", size=[SIZE, SIZE], steps=lesson05.SEED_STEPS, normalization="model", save_every=5)
+    assert lesson05.check_2(seed, "b")
+    assert lesson05.check_3(real(size=SIZE, steps=SCHEDULE, content_layers={"relu5_2": 1.0}), "b")
 
 
 @pytest.mark.parametrize(
@@ -247,12 +259,21 @@ LOSSES = {r: run.history["style"][-1] for r, run in zip(RATIOS, STRIP)}
 
 
 def test_check_4_takes_the_right_answer_and_refuses_guesses():
-    strong = FakeResult("strong", **STRONG, style_loss=0.45)  # nearest β/α 1 (0.5) of the strip (1.0 … 0.2)
-    closest = min(LOSSES, key=lambda r: abs(LOSSES[r] - 0.45))
-    assert lesson05.check_4(strong, LOSSES, closest, STRIP)
+    strip = [real(size=SIZE, steps=SCHEDULE, style_weight=float(r)) for r in RATIOS]
+    strong = real("strong", **STRONG)
+    losses = {r: run.history["style"][-1] for r, run in zip(RATIOS, strip)}
+    closest = min(losses, key=lambda r: abs(losses[r] - strong.history["style"][-1]))
+    assert lesson05.check_4(strong, losses, closest, strip)
     for guess in [r for r in RATIOS if r != closest]:
         with pytest.raises(AssertionError, match="Not yet"):
-            lesson05.check_4(strong, LOSSES, guess, STRIP)
+            lesson05.check_4(strong, losses, guess, strip)
+    with pytest.raises(AssertionError, match="Not yet"):  # the strip as a record written for it
+        lesson05.check_4(strong, LOSSES, closest, STRIP)
+
+
+def test_check_4_refuses_misplaced_losses():
+    strong = FakeResult("strong", **STRONG, style_loss=0.45)  # nearest β/α 1 (0.5) of the strip (1.0 … 0.2)
+    closest = min(LOSSES, key=lambda r: abs(LOSSES[r] - 0.45))
     shifted = dict(zip(RATIOS, list(LOSSES.values())[1:] + list(LOSSES.values())[:1]))  # each run's loss misplaced
     for style_losses in (shifted, {r: 0.45 for r in RATIOS}, list(LOSSES.values())):
         with pytest.raises(AssertionError, match="Not yet"):

@@ -39,20 +39,27 @@ class Borrowed(Exception):
     """Raised by a stylekit function a check has made unavailable (``without``)."""
 
 
+_OWN = {}  # (module, name) -> a copy of a lesson's private function while refused: its lesson may still call it
+
+
 def _refused(*args, **kwargs):  # the code a refused function runs, with that function's own name and globals
-    raise __import__("stylekit.course", fromlist=["Borrowed"]).Borrowed(
-        "stylekit's " + __import__("sys")._getframe().f_code.co_name
-    )
+    course, frame = __import__("sys").modules["stylekit.course"], __import__("sys")._getframe()
+    key = (frame.f_globals["__name__"], frame.f_code.co_name)
+    if key in course._OWN and frame.f_back.f_globals.get("__name__") == key[0]:
+        return course._OWN[key](*args, **kwargs)  # the check's own cases call it, not the answer
+    raise course.Borrowed("stylekit's " + key[1])
 
 
 @contextmanager
-def without(functions, namespace):
+def without(functions, namespace, own=()):
     """Makes stylekit's ``functions`` raise ``Borrowed`` while the block runs, so that a check can tell an answer
     that does the work from one that hands it to the library. A plain function's code is swapped, so that every
     reference to it refuses (one saved in a default argument or a ``partial`` too); anything else (a class, a
     closure) is swapped by name wherever a loaded stylekit module holds it, and in ``namespace`` (the notebook's,
-    where ``from stylekit import Objective`` put one)."""
-    codes = {f: f.__code__ for f in functions if isinstance(f, types.FunctionType) and not f.__closure__}
+    where ``from stylekit import Objective`` put one). ``own``: a lesson's private functions (its references),
+    refused to every caller but their own lesson."""
+    codes = {f: f.__code__ for f in [*functions, *own] if isinstance(f, types.FunctionType) and not f.__closure__}
+    held = {(f.__module__, f.__name__): _copy(f) for f in own if f in codes}
     named = [f for f in functions if f not in codes]
 
     def refusing(function):
@@ -73,6 +80,7 @@ def without(functions, namespace):
 
     for function in codes:
         function.__code__ = _refused.__code__.replace(co_name=function.__name__)
+    _OWN.update(held)
     swap(stubs)
     try:
         yield
@@ -80,19 +88,26 @@ def without(functions, namespace):
         swap({id(stub): originals[key] for key, stub in stubs.items()})
         for function, code in codes.items():
             function.__code__ = code
+        for key in held:
+            _OWN.pop(key, None)
 
 
 def piece(answer, problems, what, library, fallback=None):
     """The check of a core piece the student wrote: returns the function the cells below should use.
 
     ``problems(function)`` tries ``function`` on cases of its own and returns what is off (a line), or None. The
-    answer runs with ``library`` (stylekit's functions for that piece) made unavailable, so handing the work to them
-    is refused. While the answer still raises NotImplementedError (the scaffold), this says "not done yet" and
-    returns ``fallback`` (by default ``library[0]``; stylekit's version with the piece's signature), which says so
+    answer runs with ``library`` (stylekit's functions for that piece) and the lesson's private functions (its
+    references) made unavailable, so handing the work to them is refused. While the answer still raises
+    NotImplementedError (the scaffold), this says "not done yet" and returns ``fallback`` (by default
+    ``library[0]``; stylekit's version with the piece's signature), which says so
     the first time a cell below uses it; a wrong answer raises, naming what is off."""
 
+    lesson = problems.__module__
+    own = [f for k, f in vars(sys.modules[lesson]).items() if k.startswith("_") and isinstance(f, types.FunctionType)]
+    own = [f for f in own if f.__module__ == lesson]
+
     def guarded(*args, **kwargs):
-        with without(library, answer.__globals__):
+        with without(library, answer.__globals__, own):
             return answer(*args, **kwargs)
 
     name = answer.__name__
@@ -111,11 +126,49 @@ def piece(answer, problems, what, library, fallback=None):
     return answer
 
 
+def loss_problem(result, content, style, mask=None):
+    """What is off between a run's image and its record, or None: the check scores ``result.image`` with its own
+    objective (the run's settings, fp32 on the CPU, at the image's size) and expects about the loss the history
+    ends at (up to 5×: the history's last loss is the step's before it, on pixels not yet clipped to [0, 1]), and
+    an image that is not where the run started. A record written by hand, or an image that is not the run's,
+    does not pass. ``content``, ``style`` and ``mask`` are the lesson's inputs, as ``transfer`` took them."""
+    import dataclasses
+
+    import torch
+
+    from .. import stages
+    from ..settings import Settings
+
+    image, history = getattr(result, "image", None), getattr(result, "history", None)
+    if not torch.is_tensor(image) or not isinstance(history, dict) or not history.get("total"):
+        return "it should be what stylekit.transfer returns"
+    names = {f.name for f in dataclasses.fields(Settings)}
+    given = {k: v for k, v in result.settings.items() if k in names}
+    size = [image.shape[-1], image.shape[-2]]
+    s = Settings(**given).replace(size=size, scales=1, steps=1, precision="fp32", device="cpu")
+    (stage,) = stages.build(s, content, style, mask)
+    start = stages.start_image(s, stage)
+    if float((image.float() - start).abs().mean()) < 1e-3:
+        return "its image is where the run starts: did it run?"
+    with torch.no_grad():
+        scored = float(stage.objective(image.float())["total"])
+    if scored > 5 * history["total"][-1] + 1e-6:
+        return f"its image scores a loss of {scored:.3g}, not the {history['total'][-1]:.3g} its history ends at"
+    return None
+
+
+def _copy(function):
+    """A plain function with ``function``'s code as it is now, its defaults and its globals."""
+    copied = types.FunctionType(
+        function.__code__, function.__globals__, function.__name__, function.__defaults__, function.__closure__
+    )
+    copied.__kwdefaults__ = function.__kwdefaults__
+    return copied
+
+
 def _saying(function, note):
     if isinstance(function, types.FunctionType):  # its own code: a later check refusing the original spares it
-        function = types.FunctionType(
-            function.__code__, function.__globals__, function.__name__, function.__defaults__, function.__closure__
-        )
+        function = _copy(function)
     said = []
 
     def said_once(*args, **kwargs):

@@ -192,21 +192,36 @@ def _width(arch, name):
     return cell + 2 * reach
 
 
-def check_3(widths, measured):
+def _probe_gradient(x):
+    """The gradient exercise 3 asks for, the check's own way: relu5_1's channels at the centre position, summed."""
+    x = x.detach().float().requires_grad_(True)
+    cached_vgg("vgg19", "original", "max")(x, ["relu5_1"])["relu5_1"][0, :, PROBE // 32, PROBE // 32].sum().backward()
+    return x.grad
+
+
+def check_3(widths, measured, x):
     """``widths``: {layer: the width worked out} at relu1_1 … relu5_1 of VGG19; ``measured``: the width the
-    gradient of one relu5_1 position reaches."""
+    gradient of one relu5_1 position reaches; ``x``: the probe image, its ``.grad`` the gradient measured on."""
     if widths is ... or measured is ...:
         return check(..., None, "")
     want = {name: _width("vgg19", name) for name in RELUS}
 
     def right(answer):
-        widths, measured = answer
-        if not isinstance(widths, dict) or set(widths) != set(RELUS):
+        widths, measured, x = answer
+        if not isinstance(widths, dict) or set(widths) != set(RELUS) or any(widths[k] != want[k] for k in RELUS):
             return False
-        return all(widths[k] == want[k] for k in RELUS) and measured == want["relu5_1"]
+        grad = getattr(x, "grad", None)
+        if grad is None or grad.shape != (1, 3, PROBE, PROBE):
+            return False
+        # The measurement is the probe's own: its gradient is relu5_1's at that position, and spans `measured` rows.
+        rows = grad.abs().sum((0, 1)).nonzero()[:, 0]
+        reaches = int(rows.max() - rows.min()) + 1 if len(rows) else 0
+        own = _probe_gradient(x)
+        same = float((grad.float() - own).norm() / own.norm()) < 1e-3
+        return same and measured == reaches == want["relu5_1"]
 
     hint = (
         "each 3×3 convolution widens the square by 2 steps of its grid, each 2×2 pooling by 1 step, then doubles "
-        "the grid; `measured` is how many rows (or columns) of the input get a gradient"
+        "the grid; `measured` is how many rows of `x` get a gradient from relu5_1's centre position (channels summed)"
     )
-    return check((widths, measured), right, hint)
+    return check((widths, measured, x), right, hint)

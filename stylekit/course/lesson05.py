@@ -8,7 +8,7 @@ import torch
 from .. import images, losses
 from ..samples import sample
 from ..settings import PRESETS, resolve, scale_plan
-from . import check, pick, piece
+from . import check, loss_problem, pick, piece
 
 SIZE, STEPS = pick(192, 64), pick(100, 15)  # the notebook's (it imports them), so that the checks ask for its runs
 SCHEDULE = pick(list(PRESETS["default"].steps), [8, 4])  # the default preset's steps per scale, coarse to fine
@@ -165,7 +165,7 @@ def run_problem(result, asked, preset, **changes):
     height, width = result.image.shape[-2:]
     if (max(height, width) if isinstance(want.size, int) else [width, height]) != want.size:
         return f"its image is {width}×{height} px: {asked}"
-    return None
+    return loss_problem(result, sample(CONTENT), sample(STYLE))
 
 
 def check_run(result, asked, preset, **changes):

@@ -8,7 +8,7 @@ layers no preset optimises.
 import torch
 
 from .images import load_image, resize_tensor
-from .losses import gram, relative_error
+from .losses import _mask_at, gram, relative_error
 from .transfer import transfer
 from .vgg import gatys_style_layers
 from .weights import cached_vgg
@@ -18,20 +18,23 @@ UNUSED = ("relu1_2", "relu2_2", "relu3_4", "relu4_4")
 AXES = ("content", "style", "style_unused")  # what a comparison reports
 
 
-def judge(image, content, style, targets=None):
+def judge(image, content, style, targets=None, region=None):
     """{'content': ..., 'style': mean over GATYS, 'style_unused': mean over UNUSED, plus one entry per layer}.
 
     ``targets`` (from ``judge_targets``) saves recomputing the content and style responses when many images
-    of one size are judged against the same pair.
+    of one size are judged against the same pair. ``region`` ((1, 1, H, W) in [0, 1], e.g. a person mask) judges
+    only there: the content error of the responses inside it, the Gram matrices of the image's features inside it
+    (``gram``'s mask) against the whole painting's.
     """
     vgg = cached_vgg("vgg19", "original", "max")
     fc, fs = targets or judge_targets(content, style, image.shape[-1], image.shape[-2])
     layers = GATYS + UNUSED
     with torch.no_grad():
         f = vgg(image.float(), layers + ("relu4_2",))
-    scores = {"content": float(relative_error(f["relu4_2"], fc["relu4_2"]))}
+    m = 1.0 if region is None else _mask_at(region.to(image.device), f["relu4_2"])
+    scores = {"content": float(relative_error(f["relu4_2"] * m, fc["relu4_2"] * m))}
     for layer in layers:
-        scores[layer] = float(relative_error(gram(f[layer]), fs[layer]))
+        scores[layer] = float(relative_error(gram(f[layer], region), fs[layer]))
     scores["style"] = sum(scores[layer] for layer in GATYS) / len(GATYS)
     scores["style_unused"] = sum(scores[layer] for layer in UNUSED) / len(UNUSED)
     return scores

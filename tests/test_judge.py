@@ -1,4 +1,6 @@
-from stylekit import load_image
+import torch
+
+from stylekit import load_image, sample
 from stylekit.judge import AXES, judge, quality_curve
 
 
@@ -18,3 +20,18 @@ def test_quality_curve_judges_the_run_as_it_goes_at_the_final_size(photo, textur
     assert points[-1]["style"] < points[0]["style"]
     final = judge(result.image, photo, texture)
     assert all(points[-1][axis] == final[axis] for axis in AXES)
+
+
+def test_judge_in_a_region_sees_only_that_region():
+    """A region judges only what lies inside it: an image that is the photo on the left half and the painting on the
+    right scores the photo's content on the left and the painting's style on the right."""
+    photo, painting = sample("chelsea"), sample("mosaic")
+    content = load_image(photo, 192)
+    height, width = content.shape[-2:]
+    style = load_image(painting, max(height, width))[..., :height, :width]  # as the judge sizes the painting
+    left = torch.zeros(1, 1, height, width)
+    left[..., : width // 2] = 1
+    half = content * left + style * (1 - left)
+    inside, outside, whole = (judge(half, photo, painting, region=r) for r in (left, 1 - left, None))
+    assert inside["content"] < 0.5 * whole["content"] < outside["content"]
+    assert outside["style"] < whole["style"] < inside["style"]

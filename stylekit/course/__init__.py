@@ -128,10 +128,12 @@ def piece(answer, problems, what, library, fallback=None):
 
 def loss_problem(result, content, style, mask=None):
     """What is off between a run's image and its record, or None: the check scores ``result.image`` with its own
-    objective (the run's settings, fp32 on the CPU, at the image's size) and expects about the loss the history
-    ends at (up to 5×: the history's last loss is the step's before it, on pixels not yet clipped to [0, 1]), and
-    an image that is not where the run started. A record written by hand, or an image that is not the run's,
-    does not pass. ``content``, ``style`` and ``mask`` are the lesson's inputs, as ``transfer`` took them."""
+    objective (the run's settings at its last scale, fp32 on the CPU). From the photo, the image should score about
+    the loss the history ends at (up to 5×: the history's last loss is the step's before it). From noise, the
+    pixels wander outside [0, 1] and the clipped image scores well above the history, so there it should score
+    below half of the start's. Either way it is not the start itself. A record written by hand, or an image that is
+    not the run's, does not pass. ``content``, ``style`` and ``mask`` are the lesson's inputs, as ``transfer`` took
+    them."""
     import dataclasses
 
     import torch
@@ -143,16 +145,17 @@ def loss_problem(result, content, style, mask=None):
     if not torch.is_tensor(image) or not isinstance(history, dict) or not history.get("total"):
         return "it should be what stylekit.transfer returns"
     names = {f.name for f in dataclasses.fields(Settings)}
-    given = {k: v for k, v in result.settings.items() if k in names}
-    size = [image.shape[-1], image.shape[-2]]
-    s = Settings(**given).replace(size=size, scales=1, steps=1, precision="fp32", device="cpu")
+    s = Settings(**{k: v for k, v in result.settings.items() if k in names})
+    s = s.replace(scales=1, steps=1, precision="fp32", device="cpu")  # its last scale, the image's
     (stage,) = stages.build(s, content, style, mask)
     start = stages.start_image(s, stage)
-    if float((image.float() - start).abs().mean()) < 1e-3:
-        return "its image is where the run starts: did it run?"
+    if start.shape != image.shape or float((image.float() - start).abs().mean()) < 1e-3:
+        return "its image is not the run's: it is where the run starts, or of another size"
     with torch.no_grad():
-        scored = float(stage.objective(image.float())["total"])
-    if scored > 5 * history["total"][-1] + 1e-6:
+        scored, started = (float(stage.objective(x.float())["total"]) for x in (image, start))
+    if s.init == "noise" and scored > 0.5 * started:
+        return f"its image scores a loss of {scored:.3g}, hardly below the {started:.3g} of where it started"
+    if s.init != "noise" and scored > 5 * history["total"][-1] + 1e-6:
         return f"its image scores a loss of {scored:.3g}, not the {history['total'][-1]:.3g} its history ends at"
     return None
 

@@ -30,12 +30,14 @@ PERSON_CLASS = 15  # "person" among the 21 VOC classes the COCO_WITH_VOC_LABELS 
 MIN_PERSON = 0.01  # the least share of the photo a found person covers: less is noise, not a person
 
 # The classical path's parameters, tuned on the astronaut only (against its reference mask,
-# data/masks/person_astronaut.png) and then frozen; benchmarks/segment.py scores the other portraits with them.
+# data/masks/person_astronaut.png: NECK's depth and BODY_WIDTH searched on a small grid, the rest set by eye on
+# her) and then frozen; benchmarks/segment.py scores the other portraits with them.
 FACE_SCALE = 1.1  # the cascade's step between window sizes
 FACE_VOTES = 5  # raw cascade windows that must agree on a face: fewer is a chance pattern (a cat, a spoon)
 FACE_LOWEST = 0.6  # the face's centre must lie above this share of the height, leaving room for a body below
 HEAD = (0.25, 0.6)  # the head (hair, ears) beyond the face box: face widths to each side, face heights above
 BODY_WIDTH = 3.6  # the body region below the face, in face widths
+NECK = (0.6, 1.5)  # sure person below the chin: face widths wide, face heights deep (a dark collar is no edge)
 SURE_BORDER = 0.03  # the image's border, as a share of the long side, taken as sure background away from the body
 ITERATIONS = 5  # GrabCut's rounds of colour-model fitting
 FEATHER = 0.006  # the mask's edge blur (Gaussian sigma) as a share of the long side
@@ -201,6 +203,8 @@ def _grabcut(cv2, rgb, face):
     box(left - side, top - above, right + side, bottom, cv2.GC_PR_FGD)  # the head
     inset_x, inset_y = 0.2 * (right - left), 0.15 * (bottom - top)
     box(left + inset_x, top + inset_y, right - inset_x, bottom - inset_y, cv2.GC_FGD)  # the face itself
+    neck = NECK[0] * (right - left) / 2
+    box(centre - neck, bottom - inset_y, centre + neck, bottom + NECK[1] * (bottom - top), cv2.GC_FGD)
     bgr = np.ascontiguousarray(rgb[..., ::-1])
     models = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     cv2.setRNGSeed(0)  # GrabCut seeds its colour models by k-means: the same mask every run

@@ -27,17 +27,11 @@ def load_vgg(arch="vgg19", weights="original", pooling="max"):
             raise SettingsError(f"the original weights exist for vgg19 only; use weights='torchvision' for {arch}")
         return _from_state(arch, pooling, *_read_quantised(_original_path()))
     if weights == "torchvision":
-        return _from_state(arch, pooling, _torchvision_state(arch), IMAGENET)
+        return _from_state(arch, pooling, hub_state(arch, _torchvision_url(arch)), IMAGENET)
     path = Path(weights)
     if not path.is_file():
         raise SettingsError(f"weights must be one of {', '.join(SOURCES)} or a checkpoint file; {weights!r} is neither")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch's message for a pickled object is a paragraph: its first line says what
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise WeightsUnavailable(f"cannot read checkpoint {path}: {reason}") from None
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise WeightsUnavailable(f"cannot read checkpoint {path}: not a state dict of tensors")
+    state = read_checkpoint(path)
     if any(key.endswith("_W_q") for key in state):
         return _from_state(arch, pooling, *_read_quantised(path, state))
     return _from_state(arch, pooling, state, IMAGENET)
@@ -56,13 +50,41 @@ def available(arch):
             _original_path()
         except WeightsUnavailable as e:
             reasons["original"] = str(e)
-    url, cached = _torchvision_file(arch)
+    reasons["torchvision"] = hub_reason(arch, _torchvision_url(arch))
+    return reasons
+
+
+def read_checkpoint(path):
+    """The state dict of tensors in the file ``path``, or a ``WeightsUnavailable`` in one line naming it."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch's message for a pickled object is a paragraph: its first line says what
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise WeightsUnavailable(f"cannot read checkpoint {path}: {reason}") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsUnavailable(f"cannot read checkpoint {path}: not a state dict of tensors")
+    return state
+
+
+def hub_reason(what, url, instead="as weights"):
+    """None when torchvision's file at ``url`` is cached or its URL answers, else why it cannot be had (one line).
+    Downloads nothing. ``what`` names the model in the message, ``instead`` where a checkpoint file could go."""
+    cached = _hub_file(url)
     if not cached.is_file():
         try:
             urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=5).close()
         except OSError as e:
-            reasons["torchvision"] = _offline_message(arch, cached, e)
-    return reasons
+            return _offline_message(what, cached, e, instead)
+    return None
+
+
+def hub_state(what, url, instead="as weights"):
+    """The state dict torchvision publishes at ``url``, from torch.hub's cache or downloaded into it (hash checked),
+    or a ``WeightsUnavailable`` in one line saying what to do offline."""
+    try:
+        return torch.hub.load_state_dict_from_url(url, progress=True, check_hash=True)
+    except Exception as e:  # offline: URLError, socket errors, proxies...
+        raise WeightsUnavailable(_offline_message(what, _hub_file(url), e, instead)) from None
 
 
 @functools.lru_cache(maxsize=4)
@@ -109,24 +131,20 @@ def _read_quantised(path, state=None):
     return weights, CAFFE
 
 
-def _torchvision_file(arch):
-    """(download URL, where torch.hub caches it) of torchvision's ImageNet weights for ``arch``."""
+def _torchvision_url(arch):
+    """Where torchvision publishes its ImageNet weights for ``arch``."""
     from torchvision import models
 
-    url = models.get_weight(f"{arch.upper()}_Weights.IMAGENET1K_V1").url
-    return url, Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+    return models.get_weight(f"{arch.upper()}_Weights.IMAGENET1K_V1").url
 
 
-def _offline_message(arch, cached, error):
+def _hub_file(url):
+    """Where torch.hub caches the file at ``url``."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+
+
+def _offline_message(what, cached, error, instead):
     return (
-        f"torchvision's {arch} weights are not cached at {cached} and could not be downloaded "
-        f"({type(error).__name__}); connect to the internet once, or pass a checkpoint file as weights"
+        f"torchvision's {what} weights are not cached at {cached} and could not be downloaded "
+        f"({type(error).__name__}); connect to the internet once, or pass a checkpoint file {instead}"
     )
-
-
-def _torchvision_state(arch):
-    url, cached = _torchvision_file(arch)
-    try:
-        return torch.hub.load_state_dict_from_url(url, progress=True, check_hash=True)
-    except Exception as e:  # offline: URLError, socket errors, proxies...
-        raise WeightsUnavailable(_offline_message(arch, cached, e)) from None

@@ -47,7 +47,8 @@ def test_the_wheel_built_from_the_sdist_holds_all_the_data_and_stays_small(tmp_p
     data = {name for name in names if name.startswith("stylekit/data/")}
     assert data == set(files_of_the_tree("stylekit/data")), "the wheel's data differs from stylekit/data/"
     for shipped in ("content_astronaut.jpg", "style_mosaic.jpg", "models/mosaic.pt", "models/decoder_relu1_1.pt",
-                    "expected/02_depths.jpg", "clip_coffee.mp4", "README.md"):  # fmt: skip
+                    "expected/02_depths.jpg", "masks/person_astronaut.png", "clip_coffee.mp4",
+                    "README.md"):  # fmt: skip
         assert f"stylekit/data/{shipped}" in data
     assert {name.split("/")[0] for name in names} == {"stylekit", wheel.name.split("-py3")[0] + ".dist-info"}
     assert wheel.stat().st_size < WHEEL_BYTES, f"{wheel.name}: {wheel.stat().st_size / 1e6:.1f} MB"

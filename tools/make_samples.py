@@ -1,8 +1,8 @@
-"""Writes the bundled samples: content photos from scikit-image's public-domain/CC0 data, and style
+"""Writes the bundled samples: content photos from scikit-image's and matplotlib's public-domain/CC0 data, and style
 images painted procedurally here, so the project owns them outright (see stylekit/data/README.md). A tool for
-the project, not part of the package: it needs scikit-image, and the files it writes ship in the package.
+the project, not part of the package: it needs scikit-image and matplotlib, and the files it writes ship in the package.
 
-    pip install scikit-image && python tools/make_samples.py   # identical files on every run
+    pip install scikit-image matplotlib && python tools/make_samples.py   # identical files on every run
 """
 
 from pathlib import Path
@@ -87,6 +87,7 @@ def shards(rng):
 
 
 CONTENT = ("astronaut", "chelsea", "coffee", "rocket")
+MATPLOTLIB = ("grace_hopper",)  # matplotlib's sample data: a second portrait (US Navy photograph, public domain)
 STYLES = {"brushstrokes": brushstrokes, "mosaic": mosaic, "pointillism": pointillism, "shards": shards}
 
 if __name__ == "__main__":
@@ -94,6 +95,12 @@ if __name__ == "__main__":
 
     for name in CONTENT:
         Image.fromarray(getattr(skimage.data, name)()).save(DATA / f"content_{name}.jpg", quality=92)
+        print(f"wrote {DATA / f'content_{name}.jpg'}")
+    import matplotlib.cbook
+
+    for name in MATPLOTLIB:
+        with Image.open(matplotlib.cbook.get_sample_data(f"{name}.jpg")) as photo:
+            photo.convert("RGB").save(DATA / f"content_{name}.jpg", quality=92)
         print(f"wrote {DATA / f'content_{name}.jpg'}")
     for i, (name, paint) in enumerate(STYLES.items()):
         paint(np.random.default_rng(i)).save(DATA / f"style_{name}.jpg", quality=92)

@@ -190,6 +190,8 @@ def build_parser():
     clip.add_argument("-o", "--output", required=True, help="an .mp4, or a folder for the frames")
     clip.add_argument("--preset", default="default", choices=PRESETS)
     clip.add_argument("--model", help="style each frame with this fast model (file or shipped name) instead")
+    clip.add_argument("--mask", nargs="+", metavar="MASK",
+                      help="one per style: a greyscale image, or person / background, found in each frame")  # fmt: skip
     _add_options(clip, VideoOptions)
     _add_settings(clip, skip=_VIDEO_OWN)
     many = commands.add_parser("batch", help="every content × every style into a folder; resumable; Ray")
@@ -359,8 +361,9 @@ def _video(args):
         raise StylekitError("give STYLE image(s) or --model, one of the two")
     settings = _given(args, skip=_VIDEO_OWN)
     style = None if args.model else args.style[0] if len(args.style) == 1 else args.style
-    result = video(args.input, style, args.output, args.preset, model=args.model, **_options(args, VideoOptions),
-                   **settings)  # fmt: skip
+    mask = None if not args.mask else args.mask[0] if len(args.mask) == 1 else args.mask
+    result = video(args.input, style, args.output, args.preset, model=args.model, mask=mask,
+                   **_options(args, VideoOptions), **settings)  # fmt: skip
     if result.stopped:
         print(f"stylekit: interrupted; {result.output} has the {result.frames} frames done: run the same command to "
               "continue", file=sys.stderr)  # fmt: skip

@@ -26,7 +26,7 @@ class VideoResult:
     stopped: str = None  # None, or 'interrupted' / 'stopped' (the output then has the frames done so far)
 
 
-def video(source, style, output, preset="default", *, model=None, progress=True, stop=None, **settings):
+def video(source, style, output, preset="default", *, model=None, mask=None, progress=True, stop=None, **settings):
     """Styles every frame of ``source`` (a video file or a folder of frames) into ``output`` (.mp4, or a folder).
 
     ``settings``: ``VideoOptions``' and transfer's. With ``transfer`` (default): the first frame gets
@@ -34,16 +34,21 @@ def video(source, style, output, preset="default", *, model=None, progress=True,
     previous result warped by the flow, with a temporal loss of weight ``temporal_weight`` (relative squared
     difference to that warped frame where the flow is reliable; 0 turns it off) and ``early_stop``. With
     ``model`` (a fast model or its file or name): each frame is stylised, then blended with the warped previous
-    result, ``blend`` of it where reliable. ``stop`` (a ``threading.Event``) ends the run after the current
-    frame; Ctrl-C drops the current frame. Either way the output holds the frames done, and a rerun continues.
+    result, ``blend`` of it where reliable. ``mask``: one per style (a fast model: one), a greyscale image (the same
+    for every frame) or 'person' / 'background': the person found in each frame, kept steady by the flow
+    (``masks.py``); a fast model's frame is then the photo where the mask is black. ``stop`` (a
+    ``threading.Event``) ends the run after the current frame; Ctrl-C drops the current frame. Either way the
+    output holds the frames done, and a rerun continues.
     """
     options, settings = VideoOptions.split(settings)
-    styler = FrameStyler(style, preset, model, options.check(), settings)
+    styler = FrameStyler(style, preset, model, options.check(), settings, mask)
     pyav()  # PyAV and OpenCV are refused before any frame is styled, not at the second frame or the end
     from .flow import opencv  # here, not at the top: `import stylekit` must not import OpenCV
 
     opencv()
     frames, output = Frames(source, options.fps), Path(output)
+    if styler.masks.person:  # found in the first frame before any work: a clip without a person is refused here
+        styler.masks.start(_frame_tensor(next(iter(frames)), options.size, 1, None), source)
     work = _work_folder(output, source, styler.describe())
     seconds, stopped = _style_frames(frames, styler, work, progress, stop)
     done = sorted(work.glob("[0-9]*.png"))
@@ -57,23 +62,29 @@ def video(source, style, output, preset="default", *, model=None, progress=True,
 
 
 def _style_frames(frames, styler, work, progress, stop):
-    """(seconds per frame styled, None or why the run stopped): each frame not in ``work`` yet, styled into it."""
+    """(seconds per frame styled, None or why the run stopped): each frame not in ``work`` yet, styled into it, its
+    person mask (if any) into ``work``/masks."""
     previous = None
     with Steps(frames.count, stop=stop, progress=progress, desc="video", unit="frame") as steps:
         for count, picture in enumerate(frames, start=1):
-            path = work / f"{count:06d}.png"
+            path, mask_path = work / f"{count:06d}.png", work / "masks" / f"{count:06d}.png"
             current = _frame_tensor(picture, styler.options.size, count, previous)
             if path.exists():  # done by an earlier run
-                previous = (images.load_image(path), current)
+                person = images.load_image(mask_path)[:, :1] if styler.masks.person else None
+                previous = (images.load_image(path), current, person)
                 steps.advance()
                 continue
             started = time.perf_counter()
-            styled = styler(current, previous)
-            if styled is None:  # Ctrl-C in the middle of this frame: it is dropped
+            done = styler(current, count, previous)
+            if done is None:  # Ctrl-C in the middle of this frame: it is dropped
                 raise KeyboardInterrupt
+            styled, person = done
+            if person is not None:  # before the frame: a frame done always has its mask
+                mask_path.parent.mkdir(exist_ok=True)
+                images.save_png(person.expand(-1, 3, -1, -1), mask_path)
             images.save_png(styled, path)
             steps.record({"frame": time.perf_counter() - started})  # styling, flow and saving: the frame's own time
-            previous = (styled, current)
+            previous = (styled, current, person)
             if steps.stopped():
                 break
     return steps.history.get("frame", []), steps.ended

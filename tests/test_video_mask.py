@@ -212,7 +212,6 @@ def test_cli_bad_masks_exit_2_and_write_nothing(tmp_path, capsys, monkeypatch, t
     assert set(tmp_path.iterdir()) == before
 
 
-@pytest.mark.xfail(raises=NotImplementedError, strict=True, reason="until segment's body lands (issue 46a)")
 def test_cli_refuses_the_person_mask_on_a_clip_without_a_person(tmp_path, capsys):
     code, err = run(capsys, "video", CLIP, "--model", "mosaic", "--mask", "person", "-o", tmp_path / "o.mp4")
     assert code == 2 and str(CLIP) in err and "person" in err and len(err.strip().splitlines()) == 1, err

@@ -47,6 +47,7 @@ NEEDS = {
     "10": ("course,video", True, ""),
     "11": ("course", True, ""),
     "12": ("course,train", True, ""),
+    "13": ("course,portrait", True, ""),
 }
 TIMES = json.loads((FOLDER / "times.json").read_text(encoding="utf-8")) if (FOLDER / "times.json").is_file() else {}
 TIME = (

@@ -30,6 +30,8 @@ from .universal.train import DecoderOptions, train_decoder
 from .vgg import LAYERS, channels
 from .video import VideoOptions, video
 
+MASK_HELP = "one greyscale mask per style, white where it applies, or person / background (found in the photo)"
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line instead of argparse's usage block
@@ -140,7 +142,7 @@ def build_parser():
     run.add_argument("-o", "--output", required=True, help="result PNG (settings stored in its metadata)")
     run.add_argument("--preset", default="default", choices=PRESETS)
     run.add_argument("--settings-from", metavar="PNG", help="repeat the run that made this stylekit PNG")
-    run.add_argument("--mask", nargs="+", metavar="MASK", help="one greyscale mask per style: white where it applies")
+    run.add_argument("--mask", nargs="+", metavar="MASK", help=MASK_HELP)
     _add_settings(run)
     demo = commands.add_parser("demo", help="a full transfer on the bundled samples")
     demo.add_argument("-o", "--output", default="stylekit-demo.png")
@@ -172,7 +174,7 @@ def build_parser():
                      help=f"of {', '.join(LEVELS)} (default: all with a decoder); run deepest first")  # fmt: skip
     uni.add_argument("--colours", choices=CHOICES["colours"], help=f"default {given['colours']}")
     uni.add_argument("--style-blend", type=_floats, help="one weight per style image, e.g. 0.7,0.3 (default equal)")
-    uni.add_argument("--mask", nargs="+", metavar="MASK", help="one greyscale mask per style: white where it applies")
+    uni.add_argument("--mask", nargs="+", metavar="MASK", help=MASK_HELP)
     uni.add_argument(
         "--decoders", metavar="DIR", help="a folder of decoder_<level>.pt files (default: the shipped ones)"
     )
@@ -265,7 +267,8 @@ def _run(args, flags):
         raise StylekitError("give a CONTENT and a STYLE image (or --settings-from a stylekit PNG)")
     styles = [args.style] if isinstance(args.style, str) else list(args.style)
     masks = getattr(args, "mask", None)
-    output = _check_output(args.output, [args.content, *styles, settings.get("init"), *(masks or [])])
+    inputs = [args.content, *styles, settings.get("init"), settings.get("keep"), *(masks or [])]
+    output = _check_output(args.output, inputs)
     snapshots = output.with_name(f"{output.stem}_step{{step:05d}}.png")
     style = styles[0] if len(styles) == 1 else styles
     mask = None if not masks else masks[0] if len(masks) == 1 else masks

@@ -24,6 +24,7 @@ import torch
 from . import colour, images, stages
 from .judge import judge, judge_targets
 from .losses import TERMS
+from .regions import Regions
 from .result import Result
 from .settings import resolve
 from .steps import Steps, read
@@ -55,9 +56,10 @@ class LiveTransfer:
         self._lock, self._thread = threading.Lock(), None
         self._judging = None  # (content, style, shape, the judge's targets for them)
         self._targets = _Remembered()
+        self._regions = Regions(content)  # segmented again only for a new content image
         self._stage = self._build(self.settings, self.inputs)
         if start is None and self.settings.init == "universal":
-            start = stages.universal_start(self.settings, self._stage, content, style, mask)
+            start = stages.universal_start(self.settings, self._stage, content, style, self._regions.masks(mask))
         first = stages.start_image(self.settings, self._stage) if start is None else self._carried(start)
         self._pixels = stages.leaf(first)
         self._optimizer = self._new_optimizer()
@@ -148,11 +150,14 @@ class LiveTransfer:
             history = {k: list(v) for k, v in self.history.items()}
             image = self._stage.present(self._pixels.detach()).cpu()
         stopped = self.error or ("stopped" if self._stopping.is_set() else None)
-        return Result(image, history, settings.describe(**self.inputs), stopped)
+        return Result(image, history, {**settings.describe(**self.inputs), **self._regions.described()}, stopped)
 
     def _build(self, s, inputs):
+        regions = self._regions if self._regions.content is inputs["content"] else Regions(inputs["content"])
         with self._targets.building():
-            (stage,) = stages.build(s, inputs["content"], inputs["style"], inputs["mask"], wrap=self._targets.wrap)
+            (stage,) = stages.build(s, inputs["content"], inputs["style"], inputs["mask"], wrap=self._targets.wrap,
+                                    regions=regions)  # fmt: skip
+        self._regions = regions
         return stage
 
     def _carried(self, image, stage=None, settings=None):

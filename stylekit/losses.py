@@ -18,9 +18,11 @@ EMPTY_MASK = 1e-8  # M of a mask that is black everywhere: clamped, so its Gram 
 TERMS = ("content", "style", "tv", "total")  # what an objective returns, and every run's history records
 
 
-def content_loss(features, target):
-    """½ Σ (F − P)²"""
-    return 0.5 * ((features.float() - target) ** 2).sum()
+def content_loss(features, target, weight=None):
+    """½ Σ (F − P)², or ½ Σ w (F − P)² with a ``weight`` w by position (1, 1, H, W): a region kept closer to the
+    photo (``Settings.keep``)."""
+    squared = (features.float() - target) ** 2
+    return 0.5 * (squared if weight is None else weight * squared).sum()
 
 
 def gram(features, mask=None):
@@ -120,13 +122,15 @@ class Objective:
     (½ΣP², ΣA²/4N²), a constant computed once with the targets, so that tiles can still add up their shares.
     Layers then weigh what their w_l says, whatever their activation scale (raw E_l differs by orders of
     magnitude between layers: notebook 3), and α, β mean the same for every image size and weight source.
-    ``relative=False`` is the thesis's sum.
+    ``relative=False`` is the thesis's sum. ``keep`` weighs the content term by position: w (1, 1, H, W) at the
+    image's size, area-averaged to each content layer like a style mask (its relative term is divided by the same
+    weighted sum, so α keeps its meaning).
     """
 
     kinds = STYLE_LOSSES  # the tiled objective brings kinds that also know how to work tile by tile
 
     def __init__(self, model, content, style, layers, weights, relative=False, blend=None, style_loss="gram",
-                 masks=None, extra=None):  # fmt: skip
+                 masks=None, extra=None, keep=None):  # fmt: skip
         """``layers``: (content layers, style layers), each {name: w_l}; ``weights``: (α, β, γ); ``extra``: more
         terms, {name: function of the image giving a weighted loss} (video's temporal loss)."""
         self.model, (self.content_layers, self.style_layers) = model, layers
@@ -134,16 +138,19 @@ class Objective:
         self.layers = list(dict.fromkeys([*self.content_layers, *self.style_layers]))
         # Either image may be None when its layers are empty (reconstructions use one of the two).
         self.relative, self.kind = relative, self.kinds[style_loss]
-        self.extra = dict(extra or {})
+        self.extra, self.keep = dict(extra or {}), keep
         self.set_content(content)
         self.set_style(style, blend, masks)
 
     @classmethod
-    def for_settings(cls, model, content, style, settings, blend=None, masks=None, **more):
-        """The objective a ``Settings`` describes (its layers, weights, loss kind)."""
+    def for_settings(cls, model, content, style, settings, blend=None, masks=None, keep=None, **more):
+        """The objective a ``Settings`` describes (its layers, weights, loss kind); ``keep``: the region (1, 1, H, W)
+        in [0, 1] where the content weighs ``keep_weight`` times as much."""
         s = settings
         layers, weights = (s.content_layers, s.style_layers), (s.content_weight, s.style_weight, s.tv_weight)
-        return cls(model, content, style, layers, weights, s.relative_losses, blend, s.style_loss, masks, **more)
+        keep = None if keep is None else 1 + (s.keep_weight - 1) * keep
+        return cls(model, content, style, layers, weights, s.relative_losses, blend, s.style_loss, masks, keep=keep,
+                   **more)  # fmt: skip
 
     def set_content(self, content):
         """New content targets, the style's kept: a fast model's training gives every batch of photos its own."""
@@ -151,8 +158,9 @@ class Objective:
             targets = self.features(content, self.content_layers) if self.content_layers else {}
             self.content = {}
             for k, p in targets.items():
-                zero_loss = content_loss(torch.zeros_like(p), p)
-                self.content[k] = (p.float(), self._layer_weight(self.content_layers[k], zero_loss))
+                w = None if self.keep is None else _mask_at(self.keep, p)
+                zero_loss = content_loss(torch.zeros_like(p), p, w)
+                self.content[k] = (p.float(), self._layer_weight(self.content_layers[k], zero_loss), w)
 
     def set_style(self, style, blend=None, masks=None):
         """New style targets (``StyleTarget``, in ``self.style``): one blended target per layer from several style
@@ -196,7 +204,7 @@ class Objective:
         features = self.model(image, self.layers)
         zero = torch.zeros((), device=image.device)
         terms = {
-            "content": sum((w * content_loss(features[k], p) for k, (p, w) in self.content.items()), zero),
+            "content": sum((w * content_loss(features[k], p, m) for k, (p, w, m) in self.content.items()), zero),
             "style": sum((t.weight * self.kind(features[t.layer], t.target, t.mask) for t in self.style), zero),
             "tv": tv_loss(image) if self.weights["tv"] else zero,
         }

@@ -7,11 +7,14 @@ all read it.
 import copy
 import dataclasses
 import math
+import os
 from dataclasses import dataclass, field
 
 from .errors import SettingsError
 from .images import check_size, file_names
 from .losses import STYLE_LOSSES, blend_weights
+from .regions import check_name
+from .segment import NAMES, REGIONS
 from .vgg import LAYERS, POOLING, deepest, gatys_style_layers
 
 CHOICES = {
@@ -70,6 +73,9 @@ class Settings:
     style_scale: float = option(1.0, "style image size relative to the content: above 1 gives bigger strokes")
     style_blend: list = option(None, "weights of several style images, e.g. 0.7,0.3 (default: equal)")
     style_loss: str = option("gram", "gram (Gatys), histogram (Risser et al.) or mrf (Li & Wand: use relu3_1,relu4_1)")
+    keep: str = option("", "a region that keeps more of the photo: face or person (found in it), background, or a "
+                       "greyscale mask file (white: keep more); empty: everywhere the same")  # fmt: skip
+    keep_weight: float = option(4.0, "the content weight alpha inside keep's region, times (1: no effect, 0: free)")
     tile: object = option("auto", "optimise scales larger than N px in tiles (auto: those too large for memory; "
                           "0: never, a run that does not fit is refused)")  # fmt: skip
 
@@ -91,6 +97,8 @@ class Settings:
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
             raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        if isinstance(changes.get("keep"), os.PathLike):  # kept as text: the settings go into a PNG as JSON
+            changes["keep"] = os.fspath(changes["keep"])
         return dataclasses.replace(self, **changes).check()
 
     def check(self):
@@ -101,10 +109,14 @@ class Settings:
                 raise SettingsError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
         if not isinstance(self.relative_losses, bool):
             raise SettingsError(f"relative_losses must be true or false, not {self.relative_losses!r}")
-        for name in ("content_weight", "style_weight", "tv_weight"):
+        for name in ("content_weight", "style_weight", "tv_weight", "keep_weight"):
             _check_number(name, getattr(self, name))
         for name in ("lr", "style_scale"):
             _check_number(name, getattr(self, name), positive=True)
+        if not isinstance(self.keep, str):
+            raise SettingsError(f"keep must be {', '.join(REGIONS)} or an image file, not {self.keep!r}")
+        if self.keep:
+            check_name(self.keep, "keep", REGIONS)
         self._check_layers()
         self._check_counts()
         return self
@@ -115,11 +127,15 @@ class Settings:
         for name, present, layers in given:
             if layers and not present:
                 raise SettingsError(f"{name} layers are set but no {name} image was given")
+        for mask in masks:
+            check_name(mask, "mask", NAMES)
         if masks and (len(masks) != len(styles) or content is None or self.style_loss != "gram"):
             raise SettingsError(
                 f"masks need a content image, the gram style loss and one mask per style image "
                 f"({len(masks)} masks for {len(styles)} styles)"
             )
+        if self.keep and content is None:
+            raise SettingsError(f"keep={self.keep!r} needs a content image")
         if content is None and (self.init in ("content", "universal") or self.colours != "style"):
             raise SettingsError(f"init={self.init!r} and colours={self.colours!r} need a content image")
         return blend_weights(self.style_blend, len(styles))
@@ -209,6 +225,8 @@ PRESETS = {
     # The default's objective started from stylekit.universal's image, where the style is already set: full-size
     # steps refine the content, so one scale up to 512 px (docs/presets.md, docs/universal.md).
     "warm": Settings(init="universal", steps=25),
+    # The default with the face kept: KEEP_WHY (docs/presets.md: The portrait preset).
+    "portrait": Settings(keep="face"),
 }
 
 

@@ -17,6 +17,7 @@ from .device import pick_device, pick_dtype
 from .errors import SettingsError
 from .losses import Objective
 from .memory import check_inference, choose_tile
+from .regions import Regions
 from .settings import scale_plan, style_size
 from .tiles import TiledObjective
 from .vgg import ThesisInput, pools_before
@@ -36,18 +37,21 @@ class Stage:
     cost: float
 
 
-def build(s, content, style=None, mask=None, extra_terms=None, wrap=None):
+def build(s, content, style=None, mask=None, extra_terms=None, wrap=None, regions=None):
     """The stages of a run of settings ``s``: content and style(s) as ``transfer`` takes them, ``mask`` one per
     style. A coarse scale too small for the deepest layer gives its steps to the next. ``wrap(encoder)`` stands in
-    for the encoder (a live run's memory of its targets' responses)."""
+    for the encoder (a live run's memory of its targets' responses). ``regions`` (a ``Regions`` of ``content``)
+    finds the regions the masks and ``s.keep`` name; a run passes its own to keep what was found."""
     styles, masks = images.as_list(style), images.as_list(mask)
     blend = s.check_inputs(content, styles, masks)
+    regions = Regions(content) if regions is None else regions
     device, dtype = pick_device(s.device), pick_dtype(s.precision, s.device)
     encoder = cached_vgg(s.model, s.weights, s.pooling, str(device), dtype)
     encoder = ThesisInput(encoder).to(device) if s.normalization == "thesis" else encoder
     encoder = wrap(encoder) if wrap is not None else encoder
     # Files are decoded once here; each scale resizes the decoded image.
     content, styles = _decoded(content, "content"), [_decoded(x, "style") for x in styles]
+    masks, keep = [regions.mask(m) for m in masks], regions.keep(s.keep)  # a named region: found in the content
     plan = scale_plan(s.size, s.steps, s.scales)
     shapes = [_shapes(s, content, styles, size) for size, _ in plan]
     # Memory is checked first, the largest scale first: a run that cannot fit is refused before any target is made.
@@ -66,10 +70,11 @@ def build(s, content, style=None, mask=None, extra_terms=None, wrap=None):
         reference = content_now if content_now is not None else styles_now[0]
         width, height = reference.shape[-1], reference.shape[-2]
         masks_now = [images.load_mask(m, width, height).to(device) for m in masks] or None
+        keep_now = None if keep is None else images.load_mask(keep, width, height).to(device)
         # Too large for one pass: the same objective, tile by tile.
         kind, tiling = (Objective, {}) if tile is None else (TiledObjective, dict(arch=s.model, tile=tile))
-        objective = kind.for_settings(encoder, content_now, styles_now, s, blend, masks_now, extra=extra_terms,
-                                      **tiling)  # fmt: skip
+        objective = kind.for_settings(encoder, content_now, styles_now, s, blend, masks_now, keep_now,
+                                      extra=extra_terms, **tiling)  # fmt: skip
         label = f"stylekit {width}×{height}" + (
             f" in {len(objective.tiles(reference))} tiles" if tile is not None else ""
         )

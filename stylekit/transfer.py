@@ -11,6 +11,7 @@ import torch
 from . import colour, images, stages
 from .errors import SettingsError
 from .losses import TERMS
+from .regions import Regions
 from .result import Result
 from .settings import resolve
 from .steps import Steps
@@ -58,7 +59,9 @@ def transfer(content, style=None, preset="default", *, mask=None, callback=None,
     ``content``/``style``: a path, a PIL image or a (1, 3, H, W) tensor in [0, 1]. ``settings``
     override the preset's (see ``Settings``). ``style`` may be a list, blended by ``style_blend``, or
     placed by ``mask``: one greyscale image per style (path, PIL or tensor), white where that style
-    applies, black where none does; edges are softened. ``callback(step, losses, image)`` runs every
+    applies, black where none does; edges are softened; ``"person"`` or ``"background"`` instead of an image is
+    that region of ``content``, found by ``stylekit.segment`` (what found it is in the result's settings,
+    ``"segmentation"``). ``callback(step, losses, image)`` runs every
     ``callback_every`` steps; ``stop`` (e.g. a ``threading.Event``) ends the run after the current
     step; Ctrl-C does too. Either way the result holds the latest image. ``start`` (a tensor) replaces the
     first scale's starting image; ``extra_terms`` adds loss terms to the objective, {name: function of the
@@ -69,12 +72,14 @@ def transfer(content, style=None, preset="default", *, mask=None, callback=None,
         raise SettingsError(f"callback_every must be an integer >= 1, not {callback_every!r}")
     if snapshot_path is not None and s.save_every:  # a snapshot never overwrites an input (one path: the latest)
         planned = {str(snapshot_path).format(step=k) for k in range(s.save_every, s.total_steps + 1, s.save_every)}
-        images.check_outputs(planned, [*images.as_list(content), *images.as_list(style), *images.as_list(mask), s.init])
-    plan = stages.build(s, content, style, mask, extra_terms)
+        inputs = [*images.as_list(content), *images.as_list(style), *images.as_list(mask), s.init, s.keep]
+        images.check_outputs(planned, inputs)
+    regions = Regions(content)  # the content's person, face, found once for masks and keep alike
+    plan = stages.build(s, content, style, mask, extra_terms, regions=regions)
     if start is None and s.init == "universal":
-        start = stages.universal_start(s, plan[0], content, style, mask)
+        start = stages.universal_start(s, plan[0], content, style, regions.masks(mask))
     image = None if start is None else colour.luminance(start) if s.colours == "luminance" else start
-    described, snapshots, passes = s.describe(content, style, mask), {}, 0.0
+    described, snapshots, passes = {**s.describe(content, style, mask), **regions.described()}, {}, 0.0
     history = {k: [] for k in (*TERMS, "seconds", "passes")}
     with Steps(s.total_steps, history, stop=stop, progress=progress) as steps:
         for stage in plan:

@@ -4,6 +4,10 @@ import pytest
 import torch
 from PIL import Image
 
+from stylekit.errors import ImageError
+from stylekit.images import as_tensor
+from stylekit.segment import Segmentation
+
 
 @pytest.fixture
 def photo(tmp_path):
@@ -44,3 +48,36 @@ def device():
     """Where the device-dependent tests (marked ``device``) run: the CPU, or what STYLEKIT_TEST_DEVICE names
     (benchmarks/gpu.sh runs them with cuda)."""
     return os.environ.get("STYLEKIT_TEST_DEVICE", "cpu")
+
+
+class Known(Segmentation):
+    """A segmentation whose regions are given: the person a box in the middle, the face a box in its top."""
+
+    def region(self, name):
+        if name == "face":
+            if self.face is None:
+                raise ImageError("no face found in the content image")
+            left, top, right, bottom = self.face
+            box = torch.zeros_like(self.person)
+            box[..., top:bottom, left:right] = 1
+            return box
+        return self.person if name == "person" else 1 - self.person
+
+
+@pytest.fixture
+def segmented(monkeypatch):
+    """``stylekit.segment.segment`` replaced by one that finds a known person (the middle half of the photo, below
+    its top quarter) and face; returns the names of the photos it was called on."""
+    calls = []
+
+    def segment(photo, source="auto", *, name="the photo"):
+        calls.append(name)
+        image = as_tensor(photo, None, name)
+        height, width = image.shape[-2:]
+        person = torch.zeros(1, 1, height, width)
+        person[..., height // 4 :, width // 4 : 3 * width // 4] = 1
+        face = (width // 3, height // 4, 2 * width // 3, height // 2)
+        return Known(person, face, "known")
+
+    monkeypatch.setattr("stylekit.segment.segment", segment)
+    return calls

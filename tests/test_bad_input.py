@@ -236,6 +236,13 @@ def _mount(world, options):
     return folder
 
 
+def no_face(world, monkeypatch):
+    """Segmentation finds a person but no face (the real one is tested in test_regions.py)."""
+    from conftest import Known
+
+    monkeypatch.setattr("stylekit.segment.segment", lambda photo, *a, **k: Known(torch.ones(1, 1, 48, 64), None, "k"))
+
+
 def real_read_only(world, monkeypatch):
     _mount(world, "size=1m,ro")
 
@@ -388,6 +395,10 @@ CASES = [
     case("transfer-no-style", "transfer {photo} -o {out}" + T, "give a CONTENT and a STYLE image"),
     case("transfer-mask-missing", TRANSFER + " --mask {tmp}/nope.png", "nope.png: no such file"),
     case("transfer-masks-for-one-style", TRANSFER + " --mask {photo} {photo}", "(2 masks for 1 styles)"),
+    case("transfer-mask-misspelt", TRANSFER + " --mask persn", "mask must be person, background or an image file, not"),
+    case("transfer-keep-misspelt", TRANSFER + " --keep fase", "keep must be person, background, face or an image file"),
+    case("transfer-keep-weight-negative", TRANSFER + " --keep face --keep-weight -1", "keep_weight must be a finite"),
+    case("transfer-keep-face-no-face", TRANSFER + " --keep face", "no face found", setup=no_face),
     case("transfer-init-missing", TRANSFER + " --init {tmp}/nope.png", "nope.png: no such file"),
     case("transfer-settings-from-foreign-png", "transfer --settings-from {photo} -o {out}", "has no stylekit settings"),
     case("transfer-settings-from-damaged-json", "transfer --settings-from {badjson} -o {out}", "settings are damaged"),
@@ -514,6 +525,7 @@ CASES = [
         UNIVERSAL.replace("48", "3") + " --levels relu3_1",
         "relu3_1 needs at least 4 px",
     ),
+    case("universal-mask-misspelt", UNIVERSAL + " --mask persn", "mask must be person, background or an image file"),
     case("universal-flat-style", "universal {photo} {flat} -o {out} --size 48", "is flat"),
     case("universal-flat-photo", "universal {flat} {style} -o {out} --size 48", "is flat"),
     case("universal-no-decoders-there", UNIVERSAL + " --decoders {empty}", "no decoders in"),

@@ -18,6 +18,8 @@ from .widgets import NONE, ImagePicker, error_html, labelled, thumbnail
 
 w = need("ipywidgets", "the playground")
 
+OPPOSITE = {"person": "background", "background": "person"}  # the mask shorthands, each the other's complement
+
 
 class TransferTab:
     """The essentials in view, the rarely used settings folded away, the image large."""
@@ -61,8 +63,12 @@ class TransferTab:
             style={"description_width": "initial"},
             continuous_update=False,
         )
-        # White: the (first) style applies; black: no style, or style 2 when there is one.
-        self.mask = ImagePicker("mask", [], NONE, optional=True)
+        # White: the (first) style applies; black: no style, or style 2 when there is one. Or a region of the content
+        # photo, found by stylekit.segment.
+        regions = {"person (found automatically)": "person", "background": "background"}
+        self.mask = ImagePicker("mask", [], NONE, optional=True, named=regions)
+        # Where the content weighs more (the preset's keep_weight times): a portrait's face or person.
+        self.keep = w.Dropdown(options=[("none", ""), ("face", "face"), ("person", "person")], description="keep")
 
     def _make_model_menu(self):
         self.models = {
@@ -122,7 +128,7 @@ class TransferTab:
         layers = [control for pair in self.style_layers.values() for control in pair]
         return [self.content_weight, self.style_weight, self.tv_weight, self.use_tv, self.lr, self.size,
                 self.optimizer, self.pooling, self.colours, self.style_scale, self.style_loss, self.layer_kind,
-                self.content_layer, self.model, self.share, *layers, *pickers]  # fmt: skip
+                self.content_layer, self.model, self.share, self.keep, *layers, *pickers]  # fmt: skip
 
     def _live_mode(self, on):
         if self.live is not None:
@@ -156,6 +162,7 @@ class TransferTab:
                 p.style_layers.get(f"{kind}{b}", STYLE_LAYER_WEIGHT),
             )
         self.content_layer.value = next(iter(p.content_layers))
+        self.keep.value = p.keep
         if self.live_mode.value:
             self._live_defaults()
 
@@ -192,6 +199,7 @@ class TransferTab:
             style_scale=self.style_scale.value,
             style_loss=self.style_loss.value,
             content_layers={self.content_layer.value: 1.0},
+            keep=self.keep.value,
         )
 
     def inputs(self):
@@ -204,8 +212,8 @@ class TransferTab:
             style = [style, style2]
             if mask is None:
                 settings["style_blend"] = [1 - self.share.value, self.share.value]
-            else:
-                mask = [mask, ImageOps.invert(mask.convert("L"))]
+            else:  # style 2 where the first is not
+                mask = [mask, OPPOSITE[mask] if isinstance(mask, str) else ImageOps.invert(mask.convert("L"))]
         return dict(content=content, style=style, mask=mask, **settings)
 
     def run(self):
@@ -340,6 +348,7 @@ class TransferTab:
             ],
             "Loss and optimiser": [
                 self.content_weight,
+                self.keep,
                 w.HBox([self.use_tv, self.tv_weight]),
                 self.style_loss,
                 self.style_scale,

@@ -30,18 +30,23 @@ def error_html(message):
 
 
 class ImagePicker:
-    """A bundled sample, an uploaded file, or (``optional``) none."""
+    """A bundled sample, an uploaded file, (``optional``) none, or one of ``named``, {label: a name ``get`` gives
+    as it is} (a mask's "person")."""
 
-    def __init__(self, label, names, value, optional=False):
-        self.choice = w.Dropdown(
-            options=([NONE] if optional else []) + names + [UPLOAD], value=value, description=label
-        )
+    def __init__(self, label, names, value, optional=False, named=None):
+        self.named = dict(named or {})
+        plain = ([NONE] if optional else []) + names
+        self.choice = w.Dropdown(options=[(x, x) for x in plain] + list(self.named.items()) + [(UPLOAD, UPLOAD)],
+                                 value=value, description=label)  # fmt: skip
         self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload")
 
     def get(self):
-        """A path, a PIL image or None; raises StylekitError for a missing or unreadable upload."""
+        """A path, a PIL image, a name of ``named`` or None; raises StylekitError for a missing or unreadable
+        upload."""
         if self.choice.value == NONE:
             return None
+        if self.choice.value in self.named.values():
+            return self.choice.value
         if self.choice.value != UPLOAD:
             return samples.sample(self.choice.value)
         file = uploaded(self.upload)

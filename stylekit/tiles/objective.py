@@ -29,13 +29,11 @@ class TiledObjective(Objective):
         for tile in self.tiles(image):
             crop = tile.pixels(image).detach().requires_grad_(True)
             features = self.model(crop, self.layers)
-            tile_content = sum(
-                (
-                    w * content_loss(features[k][self.core(tile, k)], p[tile.region(self.pools(k))])
-                    for k, (p, w) in self.content.items()
-                ),
-                torch.zeros((), device=image.device),
-            )
+            tile_content = torch.zeros((), device=image.device)
+            for k, (p, w, keep) in self.content.items():  # the whole image's target and weights, cut to the tile
+                at = tile.region(self.pools(k))
+                mine = features[k][self.core(tile, k)]
+                tile_content = tile_content + w * content_loss(mine, p[at], None if keep is None else keep[at])
             share, value = self.kind.share(self, tile, features, state, image.shape)
             surrogate = self.weights["content"] * tile_content + self.weights["style"] * share
             if surrogate.requires_grad:

@@ -12,6 +12,7 @@ from ..device import pick_device, pick_dtype
 from ..errors import SettingsError, StylekitError
 from ..losses import blend_weights
 from ..memory import check_inference
+from ..regions import Regions
 from ..result import Result
 from ..settings import CHOICES
 from ..vgg import pools_before
@@ -33,8 +34,9 @@ def universal(content, style, *, size=512, strength=1.0, levels=None, decoders=N
     files, {level: ``Decoder`` or file}, or a list of ``Decoder``.
 
     ``style`` may be a list: blended by ``style_blend`` (their pooled statistics, see ``whiten_colour``), or placed
-    by ``mask``, one greyscale image per style, white where it applies. ``colours``: 'style', 'match' (the style
-    recoloured to the photo's colours first) or 'luminance' (on lightness only, the photo's chroma put back).
+    by ``mask``, one greyscale image per style, white where it applies, or ``"person"``/``"background"``: that
+    region of the photo (``stylekit.segment``). ``colours``: 'style', 'match' (the style recoloured to the photo's
+    colours first) or 'luminance' (on lightness only, the photo's chroma put back).
     Returns a ``Result`` whose ``seconds`` is the transform (images and decoders read beforehand).
     """
     check_strength(strength)
@@ -59,7 +61,8 @@ def universal(content, style, *, size=512, strength=1.0, levels=None, decoders=N
         images.check_side(image, label, smallest, deepest, side)
         statistics(image.flatten(2)[0].double(), None, label)  # a one-colour image: refused by name
     start, style_images, present = colour.prepared(colours, photo, style_images)
-    masks_now = [images.load_mask(m, photo.shape[-1], photo.shape[-2]).to(device) for m in masks] or None
+    regions = Regions(content)  # "person", "background": found in the photo
+    masks_now = [images.load_mask(regions.mask(m), photo.shape[-1], photo.shape[-2]).to(device) for m in masks] or None
     vgg = cached_vgg("vgg19", "original", "max", str(device), dtype)
     started = time.perf_counter()
     with torch.no_grad(), torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
@@ -72,7 +75,7 @@ def universal(content, style, *, size=512, strength=1.0, levels=None, decoders=N
         styled = present(image).cpu()
     seconds = time.perf_counter() - started
     settings = dict(universal=list(chosen), size=size, strength=strength, colours=colours, style_blend=style_blend)
-    settings.update(images.file_names(content=content, style=style, mask=mask))
+    settings.update(images.file_names(content=content, style=style, mask=mask), **regions.described())
     passes = len(chosen) + len(styles)  # VGG passes: the image's at each level, each style's once to the deepest
     return Result(styled, {"seconds": [seconds], "passes": [float(passes)]}, settings)
 

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from .errors import SettingsError
+from .images import as_list
 from .segment import NAMES, REGIONS
 
 
@@ -25,19 +26,18 @@ class Regions:
 
     def mask(self, source):
         """A style's mask: the content's region for a name in ``NAMES``, else ``source`` as given."""
-        return self._region(source) if check_name(source, "mask", NAMES) in NAMES else source
+        named = isinstance(check_name(source, "mask", NAMES), str) and source in NAMES
+        return self._region(source) if named else source
 
     def masks(self, mask):
         """Every mask of ``mask`` (one, a list, or None) resolved: a list, or None when there are none."""
-        from .images import as_list
-
         return [self.mask(m) for m in as_list(mask)] or None
 
     def keep(self, keep):
         """``Settings.keep``'s region: the content's for a name in ``REGIONS``, the file's path, or None for ''."""
         if not keep:
             return None
-        return self._region(keep) if check_name(keep, "keep", REGIONS) in REGIONS else keep
+        return self._region(keep) if check_name(keep, "keep", REGIONS) in REGIONS else keep  # keep is text
 
     def described(self):
         """What found the regions, for the result's settings: {} when none was named."""

@@ -75,7 +75,8 @@ class Settings:
     style_loss: str = option("gram", "gram (Gatys), histogram (Risser et al.) or mrf (Li & Wand: use relu3_1,relu4_1)")
     keep: str = option("", "a region that keeps more of the photo: face or person (found in it), background, or a "
                        "greyscale mask file (white: keep more); empty: everywhere the same")  # fmt: skip
-    keep_weight: float = option(4.0, "the content weight alpha inside keep's region, times (1: no effect, 0: free)")
+    # Measured on a portrait's face (docs/presets.md: The portrait preset).
+    keep_weight: float = option(10.0, "how many times alpha counts inside keep's region (1: no effect, 0: free)")
     tile: object = option("auto", "optimise scales larger than N px in tiles (auto: those too large for memory; "
                           "0: never, a run that does not fit is refused)")  # fmt: skip
 
@@ -225,7 +226,8 @@ PRESETS = {
     # The default's objective started from stylekit.universal's image, where the style is already set: full-size
     # steps refine the content, so one scale up to 512 px (docs/presets.md, docs/universal.md).
     "warm": Settings(init="universal", steps=25),
-    # The default with the face kept: KEEP_WHY (docs/presets.md: The portrait preset).
+    # The default with the face kept 10 times: the face, not the whole person, is what a weight keeps recognisable
+    # (docs/presets.md: The portrait preset).
     "portrait": Settings(keep="face"),
 }
 

@@ -38,10 +38,11 @@ def test_the_weighted_content_loss_is_the_direct_sum_and_its_gradient_the_weight
     f.requires_grad_(True)
     loss = content_loss(f, p, w)
     direct = sum(0.5 * w[0, 0] * (f[0, c] - p[0, c]) ** 2 for c in range(4)).sum()
-    assert float(loss) == pytest.approx(float(direct.detach()))
+    assert float(loss.detach()) == pytest.approx(float(direct.detach()))
     loss.backward()
     torch.testing.assert_close(f.grad, w * (f.detach() - p))
-    assert float(content_loss(f, p, torch.ones(1, 1, 6, 5))) == pytest.approx(float(content_loss(f, p)))
+    with torch.no_grad():
+        assert float(content_loss(f, p, torch.ones(1, 1, 6, 5))) == pytest.approx(float(content_loss(f, p)))
 
 
 def _objective(keep_weight, region, kind=Objective, **more):
@@ -86,26 +87,27 @@ def test_tiled_content_weight_by_region_is_the_whole_images():
     assert float((grads[1] - grads[0]).norm() / grads[0].norm()) < 1e-5
 
 
-@pytest.mark.parametrize("tile", [0, 32])
-def test_a_run_keeps_the_kept_region_closer_to_the_photo(tmp_path, tile):
-    """A real run at two scales, whole and tiled: with the left half kept 20 times, the left moves less from the
-    photo than the right, where without it both move alike."""
+def test_a_run_keeps_the_kept_region_closer_to_the_photo(tmp_path):
+    """A real run at two scales (tiles give the same objective and gradient: above): with the left half kept 20
+    times, the photo's content (relu4_2, what the content term compares; colours follow the style) is kept better
+    on the left than without, the right giving way. The relative term's total weight is unchanged: it moves."""
     path = tmp_path / "keep.png"
     Image.fromarray((half(96, 96)[0, 0].numpy() * 255).astype("uint8")).save(path)
     photo, painting = sample("astronaut"), sample("mosaic")
-    run = dict(RUN, size=96, steps=[4, 4], tile=tile)
-    content = load_image(photo, 96)
+    run = dict(RUN, size=96, steps=[10, 10])
+    model = cached_vgg("vgg19", "original", "max", "cpu", torch.float32)
+    target = model(load_image(photo, 96), ["relu4_2"])["relu4_2"]
+    left = torch.nn.functional.interpolate(half(96, 96), size=target.shape[-2:], mode="area")
 
-    def moved(result):  # mean change of the left and right thirds, away from the soft edge
-        change = (result.image - content).abs().mean(dim=(0, 1))
-        return float(change[:, :32].mean()), float(change[:, 64:].mean())
+    def errors(result):  # the content's relative error on the left and on the right
+        with torch.no_grad():
+            squared = (model(result.image, ["relu4_2"])["relu4_2"] - target) ** 2
+        return [float((m * squared).sum() / (m * target**2).sum()) for m in (left, 1 - left)]
 
-    (kept_left, kept_right), (left, right) = (
-        moved(transfer(photo, painting, keep=path, keep_weight=20, **run)),
-        moved(transfer(photo, painting, **run)),
+    (kept_left, kept_right), (plain_left, plain_right) = (
+        errors(transfer(photo, painting, **changes, **run)) for changes in (dict(keep=path, keep_weight=20), {})
     )
-    assert kept_left < 0.6 * kept_right and kept_left / kept_right < 0.7 * left / right
-    assert kept_right > 0.05  # the rest did take the style
+    assert kept_left < 0.9 * plain_left and kept_left / kept_right < 0.75 * plain_left / plain_right
 
 
 @pytest.mark.parametrize(
@@ -172,7 +174,7 @@ def test_universal_takes_the_shorthands(segmented):
 def test_a_live_run_segments_again_only_for_a_new_content_image(segmented):
     live = LiveTransfer(sample("astronaut"), sample("mosaic"), mask="person", keep="face", **LIVE)
     live.run(1)
-    live.update(style=sample("great_wave"), style_weight=20, size=32)  # rebuilt, the same photo
+    live.update(style=sample("great_wave"), style_weight=20, size=64)  # rebuilt, the same photo
     live.run(1)
     assert len(segmented) == 1
     live.update(content=sample("chelsea"))
@@ -209,3 +211,19 @@ def test_cli_mask_person_and_portrait_preset(segmented, tmp_path, capsys):
     again = tmp_path / "again.png"
     assert main(["transfer", "--settings-from", str(out), "-o", str(again)]) == 0
     assert read_settings(again) == saved and len(segmented) == 2
+
+
+# Runs on the real segmentation once helper 46a's body of stylekit.segment lands: strict, so that the mark fails
+# loudly then and is taken off.
+@pytest.mark.xfail(raises=NotImplementedError, strict=True, reason="stylekit.segment's body is not on this branch yet")
+def test_the_real_segmentation_serves_a_portrait_run_once(monkeypatch):
+    import stylekit.segment
+
+    calls, real = [], stylekit.segment.segment
+    monkeypatch.setattr("stylekit.segment.segment", lambda *a, **k: calls.append(a) or real(*a, **k))
+    photo = sample("astronaut")
+    result = transfer(photo, sample("mosaic"), "portrait", mask="background", steps=2, **RUN)
+    assert len(calls) == 1 and result.settings["segmentation"]
+    person = real(photo).person[0, 0]  # her face, her body (bottom left) and the shuttle model (top right)
+    assert person[80:160, 190:260].mean() > 0.9 and person[350:500, 80:250].mean() > 0.9
+    assert person[:250, 400:].mean() < 0.1

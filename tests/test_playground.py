@@ -209,7 +209,7 @@ def test_second_style_blend_and_mask(playground):
 def test_mask_person_and_keep_reach_the_run_and_the_portrait_preset_sets_keep(playground, segmented):
     playground.mask.choice.value = "person"
     assert playground.mask.choice.label == "person (found automatically)"
-    playground.keep.value = "face"
+    playground.keep_region.value = "face"
     playground.runner.run_button.click()
     settings = playground.runner.result.settings
     assert settings["mask"] == "person" and settings["keep"] == "face" and settings["segmentation"] == "known"
@@ -217,9 +217,9 @@ def test_mask_person_and_keep_reach_the_run_and_the_portrait_preset_sets_keep(pl
     playground.runner.run_button.click()
     assert playground.runner.result.settings["mask"] == ["person", "background"], playground.runner.status.value
     assert len(segmented) == 2  # once per run
-    playground.keep.value = ""
+    playground.keep_region.value = ""
     playground.preset.value = "portrait"
-    assert playground.keep.value == PRESETS["portrait"].keep == "face"
+    assert playground.keep_region.value == PRESETS["portrait"].keep == "face"
 
 
 def test_the_presets_steps_per_scale_reach_the_run_until_the_slider_moves(offline_torchvision, monkeypatch):

@@ -68,7 +68,7 @@ class TransferTab:
         regions = {"person (found automatically)": "person", "background": "background"}
         self.mask = ImagePicker("mask", [], NONE, optional=True, named=regions)
         # Where the content weighs more (the preset's keep_weight times): a portrait's face or person.
-        self.keep = w.Dropdown(options=[("none", ""), ("face", "face"), ("person", "person")], description="keep")
+        self.keep_region = w.Dropdown(options=[("none", ""), ("face", "face"), ("person", "person")], description="keep")
 
     def _make_model_menu(self):
         self.models = {
@@ -128,7 +128,7 @@ class TransferTab:
         layers = [control for pair in self.style_layers.values() for control in pair]
         return [self.content_weight, self.style_weight, self.tv_weight, self.use_tv, self.lr, self.size,
                 self.optimizer, self.pooling, self.colours, self.style_scale, self.style_loss, self.layer_kind,
-                self.content_layer, self.model, self.share, self.keep, *layers, *pickers]  # fmt: skip
+                self.content_layer, self.model, self.share, self.keep_region, *layers, *pickers]  # fmt: skip
 
     def _live_mode(self, on):
         if self.live is not None:
@@ -162,7 +162,7 @@ class TransferTab:
                 p.style_layers.get(f"{kind}{b}", STYLE_LAYER_WEIGHT),
             )
         self.content_layer.value = next(iter(p.content_layers))
-        self.keep.value = p.keep
+        self.keep_region.value = p.keep
         if self.live_mode.value:
             self._live_defaults()
 
@@ -199,7 +199,7 @@ class TransferTab:
             style_scale=self.style_scale.value,
             style_loss=self.style_loss.value,
             content_layers={self.content_layer.value: 1.0},
-            keep=self.keep.value,
+            keep=self.keep_region.value,
         )
 
     def inputs(self):
@@ -348,7 +348,7 @@ class TransferTab:
             ],
             "Loss and optimiser": [
                 self.content_weight,
-                self.keep,
+                self.keep_region,
                 w.HBox([self.use_tv, self.tv_weight]),
                 self.style_loss,
                 self.style_scale,

@@ -68,7 +68,9 @@ class TransferTab:
         regions = {"person (found automatically)": "person", "background": "background"}
         self.mask = ImagePicker("mask", [], NONE, optional=True, named=regions)
         # Where the content weighs more (the preset's keep_weight times): a portrait's face or person.
-        self.keep_region = w.Dropdown(options=[("none", ""), ("face", "face"), ("person", "person")], description="keep")
+        self.keep_region = w.Dropdown(
+            options=[("none", ""), ("face", "face"), ("person", "person")], description="keep"
+        )
 
     def _make_model_menu(self):
         self.models = {

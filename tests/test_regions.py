@@ -215,7 +215,6 @@ def test_cli_mask_person_and_portrait_preset(segmented, tmp_path, capsys):
 
 # Runs on the real segmentation once helper 46a's body of stylekit.segment lands: strict, so that the mark fails
 # loudly then and is taken off.
-@pytest.mark.xfail(raises=NotImplementedError, strict=True, reason="stylekit.segment's body is not on this branch yet")
 def test_the_real_segmentation_serves_a_portrait_run_once(monkeypatch):
     import stylekit.segment
 

@@ -237,10 +237,11 @@ def _mount(world, options):
 
 
 def no_face(world, monkeypatch):
-    """Segmentation finds a person but no face (the real one is tested in test_regions.py)."""
-    from conftest import Known
+    """Segmentation finds a person but no face (as the network can; the offline path finds none without a face)."""
+    from stylekit.segment import Segmentation
 
-    monkeypatch.setattr("stylekit.segment.segment", lambda photo, *a, **k: Known(torch.ones(1, 1, 48, 64), None, "k"))
+    found = Segmentation(torch.ones(1, 1, 48, 64), None, "network", name="the content image")
+    monkeypatch.setattr("stylekit.segment.segment", lambda photo, *a, **k: found)
 
 
 def real_read_only(world, monkeypatch):
@@ -398,7 +399,10 @@ CASES = [
     case("transfer-mask-misspelt", TRANSFER + " --mask persn", "mask must be person, background or an image file, not"),
     case("transfer-keep-misspelt", TRANSFER + " --keep fase", "keep must be person, background, face or an image file"),
     case("transfer-keep-weight-negative", TRANSFER + " --keep face --keep-weight -1", "keep_weight must be a finite"),
-    case("transfer-keep-face-no-face", TRANSFER + " --keep face", "no face found", setup=no_face),
+    case("transfer-keep-face-no-face", TRANSFER + " --keep face", "no face was found", setup=no_face),
+    case("transfer-mask-person-none-there", "transfer {style} {photo} -o {out} --mask person" + T, "no person found"),
+    case("transfer-keep-face-none-there", "transfer {style} {photo} -o {out} --keep face" + T, "no person found"),
+    case("transfer-mask-person-tiny-photo", "transfer {tiny} {style} -o {out} --mask person" + T, "is 8×8 px; finding"),
     case("transfer-init-missing", TRANSFER + " --init {tmp}/nope.png", "nope.png: no such file"),
     case("transfer-settings-from-foreign-png", "transfer --settings-from {photo} -o {out}", "has no stylekit settings"),
     case("transfer-settings-from-damaged-json", "transfer --settings-from {badjson} -o {out}", "settings are damaged"),
@@ -526,6 +530,11 @@ CASES = [
         "relu3_1 needs at least 4 px",
     ),
     case("universal-mask-misspelt", UNIVERSAL + " --mask persn", "mask must be person, background or an image file"),
+    case(
+        "universal-mask-background-none-there",
+        "universal {style} {photo} -o {out} --size 48 --mask background",
+        "no person found",
+    ),
     case("universal-flat-style", "universal {photo} {flat} -o {out} --size 48", "is flat"),
     case("universal-flat-photo", "universal {flat} {style} -o {out} --size 48", "is flat"),
     case("universal-no-decoders-there", UNIVERSAL + " --decoders {empty}", "no decoders in"),

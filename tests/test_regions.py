@@ -5,12 +5,12 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import Known
 from stylekit import PRESETS, ImageError, SettingsError, load_image, read_settings, sample, transfer, universal
 from stylekit.cli import main
 from stylekit.images import as_tensor, load_mask
 from stylekit.live import LiveTransfer
 from stylekit.losses import Objective, content_loss
+from stylekit.segment import Segmentation
 from stylekit.tiles import TiledObjective
 from stylekit.weights import cached_vgg
 
@@ -194,10 +194,11 @@ def test_a_misspelt_mask_name_is_refused_everywhere(photo, texture):
 
 
 def test_keep_face_on_a_photo_with_no_face_is_one_line(monkeypatch, photo, texture, tmp_path, capsys):
-    monkeypatch.setattr("stylekit.segment.segment", lambda p, *a, name="": Known(torch.ones(1, 1, 48, 64), None, "k"))
+    found = Segmentation(torch.ones(1, 1, 48, 64), None, "network", name="the content image")  # a person, no face
+    monkeypatch.setattr("stylekit.segment.segment", lambda p, *a, **k: found)
     out = tmp_path / "out.png"
     assert main(["transfer", str(photo), str(texture), "-o", str(out), "--keep", "face", "--size", "32"]) == 2
-    assert capsys.readouterr().err.strip() == "stylekit: error: no face found in the content image"
+    assert capsys.readouterr().err.strip().startswith("stylekit: error: the content image: no face was found")
     assert not out.exists()
 
 
@@ -213,8 +214,6 @@ def test_cli_mask_person_and_portrait_preset(segmented, tmp_path, capsys):
     assert read_settings(again) == saved and len(segmented) == 2
 
 
-# Runs on the real segmentation once helper 46a's body of stylekit.segment lands: strict, so that the mark fails
-# loudly then and is taken off.
 def test_the_real_segmentation_serves_a_portrait_run_once(monkeypatch):
     import stylekit.segment
 

@@ -320,6 +320,8 @@ def wrapper(content, style, steps, lr=0.02):  # stylekit's Adam, not a loop of o
         lambda loop: lambda c, s, steps, lr=0.02: loop(c, s, steps, lr, count=lambda n: n - 1),  # a step short
         lambda loop: lambda c, s, steps, lr=0.02: loop(c, s, steps, lr, after=True),  # the loss after each step
         lambda loop: lambda c, s, steps, lr=0.02: (c * 0.5, loop(c, s, steps, lr)[1]),  # the losses, not the image
+        lambda loop: lambda c, s, steps, lr=0.02: (loop(c, s, steps - 1, lr)[0], loop(c, s, steps, lr)[1]),  # the
+        # image before the last step
     ],
 )
 def test_check_2_refuses_a_loop_other_than_the_one_asked(adam_loop, wrong):

@@ -307,7 +307,9 @@ def check_2(gatys_adam, adam_history, lbfgs_steps, plain_history):
                 f"`gatys_adam(content, style, {steps}, lr={lr})`'s losses are not Adam's at that rate on the "
                 "notebook's objective: the loss at the start of each step, Adam(lr=lr), the photo as the start"
             )
-        if (image.detach().float() - reference_image).abs().max() > 1e-3:
+        # Adam's first step moves each pixel by lr·sign(gradient): a pixel whose gradient is near 0 may go the
+        # other way in another summation order (bf16, channels_last), so a few may be off by 2·lr.
+        if ((image.detach().float() - reference_image).abs() > 1e-3).float().mean() > 0.01:
             return f"`gatys_adam(content, style, {steps}, lr={lr})`'s image is not where Adam's steps take the photo"
         return None
 

@@ -8,7 +8,7 @@ layers no preset optimises.
 import torch
 
 from .images import load_image, resize_tensor
-from .losses import _mask_at, gram, relative_error
+from .losses import gram, mask_at, relative_error
 from .transfer import transfer
 from .vgg import gatys_style_layers
 from .weights import cached_vgg
@@ -31,7 +31,7 @@ def judge(image, content, style, targets=None, region=None):
     layers = GATYS + UNUSED
     with torch.no_grad():
         f = vgg(image.float(), layers + ("relu4_2",))
-    m = 1.0 if region is None else _mask_at(region.to(image.device), f["relu4_2"])
+    m = 1.0 if region is None else mask_at(region.to(image.device), f["relu4_2"])
     scores = {"content": float(relative_error(f["relu4_2"] * m, fc["relu4_2"] * m))}
     for layer in layers:
         scores[layer] = float(relative_error(gram(f[layer], region), fs[layer]))

@@ -36,7 +36,7 @@ def gram(features, mask=None):
     f = features.float().flatten(2)[0]  # F: N filters × M positions
     if mask is None:
         return f @ f.T / f.shape[1]
-    m = _mask_at(mask, features).flatten()
+    m = mask_at(mask, features).flatten()
     return (f * m) @ (f * m).T / (m**2).sum().clamp_min(EMPTY_MASK)
 
 
@@ -52,7 +52,7 @@ def gram_sums(features, mask=None):
     f = features.permute(0, 2, 3, 1).reshape(features.shape[0], -1, features.shape[-3])
     if mask is None:
         return SelfProduct.apply(f), f.shape[1]
-    m = _mask_at(mask, features).reshape(1, -1, 1)
+    m = mask_at(mask, features).reshape(1, -1, 1)
     return SelfProduct.apply(f * m), (m**2).sum()
 
 
@@ -79,7 +79,7 @@ def tv_loss(image):
     ).mean()
 
 
-def _mask_at(mask, features):
+def mask_at(mask, features):
     """A mask at a layer's resolution, (1, 1, H, W)."""
     return torch.nn.functional.interpolate(mask.float(), size=features.shape[-2:], mode="area")
 
@@ -158,7 +158,7 @@ class Objective:
             targets = self.features(content, self.content_layers) if self.content_layers else {}
             self.content = {}
             for k, p in targets.items():
-                w = None if self.keep is None else _mask_at(self.keep, p)
+                w = None if self.keep is None else mask_at(self.keep, p)
                 zero_loss = content_loss(torch.zeros_like(p), p, w)
                 self.content[k] = (p.float(), self._layer_weight(self.content_layers[k], zero_loss), w)
 

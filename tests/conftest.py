@@ -9,6 +9,29 @@ from stylekit.images import as_tensor
 from stylekit.segment import Segmentation
 
 
+@pytest.fixture(autouse=True)
+def forget_predictions(tmp_path, monkeypatch):
+    """Each test starts with no "predict first" letter kept (``stylekit.course.predicted``); calling the fixture's
+    value forgets those kept since."""
+    path = tmp_path / "predictions.json"
+    monkeypatch.setenv("STYLEKIT_PREDICTIONS", str(path))
+    return lambda: path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def wrong_prediction(forget_predictions, capsys):
+    """``wrong_prediction(check, *answers)`` asserts that ``check`` says its prediction, handed in first, is wrong:
+    said and not raised, since a prediction is kept once made."""
+
+    def said_wrong(check, *answers):
+        forget_predictions()
+        capsys.readouterr()
+        assert check(*answers) is False
+        assert "Right, but for the prediction" in capsys.readouterr().out
+
+    return said_wrong
+
+
 @pytest.fixture
 def photo(tmp_path):
     """A small RGB photo-like file: smooth gradients plus a few edges."""

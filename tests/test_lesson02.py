@@ -143,16 +143,16 @@ def with_image(run, image):
     return dataclasses.replace(run, image=image)
 
 
-def test_check_1_takes_the_run_and_the_letter_and_refuses_near_misses():
+def test_check_1_takes_the_run_and_the_letter_and_refuses_near_misses(wrong_prediction):
     relu = FakeResult({"relu4_2": 1.0})
     real = reconstruction("relu4_2")
+    for letter in ("a", "c"):
+        wrong_prediction(lesson02.check_1, real, letter)
     assert lesson02.check_1(real, "b")
     for run in (relu, with_image(real, torch.rand_like(real.image))):
         with pytest.raises(AssertionError, match="Not yet"):
             lesson02.check_1(run, "b")
     for run, letter in [
-        (relu, "a"),
-        (relu, "c"),
         (FakeResult({"conv4_2": 1.0}), "b"),  # the layer of Five depths, unchanged
         (FakeResult({"relu4_2": 1.0}, steps=1), "b"),
         (FakeResult({"relu4_2": 1.0}, size=OTHER_SIZE), "b"),
@@ -179,14 +179,14 @@ def test_check_2_takes_the_run_asked_and_refuses_near_misses():
             lesson02.check_2(run)
 
 
-def test_check_3_takes_a_result_with_noises_texture_and_refuses_near_misses(vgg):
+def test_check_3_takes_a_result_with_noises_texture_and_refuses_near_misses(vgg, wrong_prediction):
     photo = stylekit.load_image(stylekit.sample("astronaut"), lesson02.SIZE)
     noisy = torch.rand(photo.shape, generator=torch.Generator().manual_seed(7))  # relu1_1 Grams: any noise's
     asked = dict(content={"conv5_2": 1.0}, style={"relu1_1": 1.0}, init="content", fall=1.0)
+    for letter in ("a", "c"):
+        wrong_prediction(lesson02.check_3, FakeResult(**asked, image=noisy), letter)
     assert lesson02.check_3(FakeResult(**asked, image=noisy), "b")
     for run, letter in [
-        (FakeResult(**asked, image=noisy), "a"),
-        (FakeResult(**asked, image=noisy), "c"),
         (FakeResult(**asked, image=photo), "b"),  # the style image was not the noise: the texture never came in
         (FakeResult(**asked | {"init": "noise"}, image=noisy), "b"),
         (FakeResult(**asked | {"content": {"conv4_2": 1.0}}, image=noisy), "b"),

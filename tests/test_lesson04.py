@@ -248,13 +248,14 @@ def test_check_1_refuses_a_run_other_than_the_one_asked(photo, changes):
         lesson04.check_1("a", FakeResult(photo, **changes), photo)
 
 
-def test_check_1_refuses_a_run_unlike_the_loops_and_a_wrong_prediction(photo):
+def test_check_1_refuses_a_run_unlike_the_loops_and_a_wrong_prediction(photo, wrong_prediction):
     painting = stylekit.load_image(stylekit.sample(lesson04.PAINTING), lesson04.SIZE)
     with pytest.raises(AssertionError, match="Not yet"):
         lesson04.check_1("a", FakeResult(painting), photo)
-    for guess in ("b", "c", "d", "A"):
-        with pytest.raises(AssertionError, match="Not yet"):
-            lesson04.check_1(guess, FakeResult(photo), photo)
+    for guess in ("b", "c", "d"):
+        wrong_prediction(lesson04.check_1, guess, FakeResult(photo), photo)
+    with pytest.raises(AssertionError, match="one letter"):
+        lesson04.check_1("e", FakeResult(photo), photo)
 
 
 @pytest.fixture(scope="module")
@@ -319,6 +320,8 @@ def wrapper(content, style, steps, lr=0.02):  # stylekit's Adam, not a loop of o
         lambda loop: lambda c, s, steps, lr=0.02: loop(c, s, steps, lr, count=lambda n: n - 1),  # a step short
         lambda loop: lambda c, s, steps, lr=0.02: loop(c, s, steps, lr, after=True),  # the loss after each step
         lambda loop: lambda c, s, steps, lr=0.02: (c * 0.5, loop(c, s, steps, lr)[1]),  # the losses, not the image
+        lambda loop: lambda c, s, steps, lr=0.02: (loop(c, s, steps - 1, lr)[0], loop(c, s, steps, lr)[1]),  # the
+        # image before the last step
     ],
 )
 def test_check_2_refuses_a_loop_other_than_the_one_asked(adam_loop, wrong):
@@ -347,13 +350,16 @@ def noise_losses(vgg, seed=0, relative=True):
     return float(((f - p) ** 2).sum() / ((p**2).sum() if relative else 2))
 
 
-def test_check_3_takes_the_right_number_and_refuses_near_misses(vgg):
+def test_check_3_takes_the_right_number_and_refuses_near_misses(vgg, wrong_prediction):
     right = noise_losses(vgg)
+    for prediction in ("a", "c"):
+        wrong_prediction(lesson04.check_3, prediction, right)
     assert lesson04.check_3("b", right)
-    for prediction, value in [("a", right), ("c", right), ("b", noise_losses(vgg, seed=1)),
-                              ("b", noise_losses(vgg, relative=False)), ("b", 1.0)]:  # fmt: skip
+    for value in (noise_losses(vgg, seed=1), noise_losses(vgg, relative=False), 1.0):
         with pytest.raises(AssertionError, match="Not yet"):
-            lesson04.check_3(prediction, value)
+            lesson04.check_3("b", value)
+    with pytest.raises(AssertionError, match="one letter"):
+        lesson04.check_3("d", right)  # three choices here
 
 
 def relu1_1_ratio(vgg, layer="relu1_1"):

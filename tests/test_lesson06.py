@@ -86,9 +86,11 @@ def shares():
     return content, style, lesson06._shares(content, style, lesson06.SIZE, "original")
 
 
-def test_check_3_takes_the_shares_and_refuses_near_misses(shares):
+def test_check_3_takes_the_shares_and_refuses_near_misses(shares, wrong_prediction):
     content, style, right = shares
     holder = max(right, key=right.get)
+    for letter in ("a", "c"):
+        wrong_prediction(lesson06.check_3, letter, right, holder, content, style, "original")
     assert lesson06.check_3("b", right, holder, content, style, "original")
     vgg = stylekit.weights.cached_vgg("vgg19", "original", "avg")  # the check's own network, loaded once
     photo, painting = stylekit.load_image(content, lesson06.SIZE), stylekit.load_image(style, max(lesson06.SIZE))
@@ -106,8 +108,6 @@ def test_check_3_takes_the_shares_and_refuses_near_misses(shares):
     even = dict.fromkeys(lesson06.STYLE, 0.2)  # the weights w_l
     others = [layer for layer in lesson06.STYLE if layer != holder]
     for wrong in [
-        ("a", right, holder),  # the prediction
-        ("c", right, holder),
         ("b", unnormalised, holder),
         ("b", model_input, holder),
         ("b", after_relu, holder),

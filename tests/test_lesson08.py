@@ -143,8 +143,9 @@ def test_check_1_takes_the_ratios_and_refuses_near_misses():
         lesson08.check_1(contrast_of(short, mosaic), short)
 
 
-def test_check_2_refuses_other_layers_a_short_run_and_a_wrong_prediction():
+def test_check_2_refuses_other_layers_a_short_run_and_a_wrong_prediction(wrong_prediction):
     layers = lesson08.MRF_LAYERS
+    wrong_prediction(lesson08.check_2, mosaic_run("mrf", 0, layers=layers), "b")
     assert lesson08.check_2(mosaic_run("mrf", 0, layers=layers), "c")
     wrong = [
         (mosaic_run("mrf", 0, layers={"relu3_1": 1.0, "relu4_1": 1.0}), "c"),  # runs["mrf"] itself
@@ -152,7 +153,6 @@ def test_check_2_refuses_other_layers_a_short_run_and_a_wrong_prediction():
         (mosaic_run("mrf", 0, layers=layers, size=lesson08.SIZE // 2), "c"),  # another size
         (mosaic_run("mrf", 0, layers=layers, stopped="interrupted"), "c"),  # stopped before the end
         (mosaic_run("gram", 0, layers=layers), "c"),  # the Gram loss on those layers
-        (mosaic_run("mrf", 0, layers=layers), "b"),
     ]
     for run, letter in wrong:
         with pytest.raises(AssertionError, match="Not yet"):

@@ -134,7 +134,8 @@ def shipped():
     return stylekit.load_fast("mosaic")
 
 
-def test_check_1_takes_the_heavier_run_and_refuses_others(shipped):
+def test_check_1_takes_the_heavier_run_and_refuses_others(shipped, wrong_prediction):
+    wrong_prediction(lesson09.check_1, FakeModel(style_weight=30), "d")
     assert lesson09.check_1(FakeModel(style_weight=30), "a")
     wrong = [
         (FakeModel(), "a"),  # `short` itself: β 9
@@ -143,21 +144,20 @@ def test_check_1_takes_the_heavier_run_and_refuses_others(shipped):
         (FakeModel(style_weight=30, stopped="interrupted"), "a"),
         (FakeModel(style_weight=30, style_size=lesson09.SMALL_STYLE), "a"),
         (shipped, "a"),
-        (FakeModel(style_weight=30), "d"),  # the prediction
     ]
     for model, letter in wrong:
         with pytest.raises(AssertionError, match="Not yet"):
             lesson09.check_1(model, letter)
 
 
-def test_check_2_takes_the_small_style_run_and_refuses_others(shipped):
+def test_check_2_takes_the_small_style_run_and_refuses_others(shipped, wrong_prediction):
+    wrong_prediction(lesson09.check_2, FakeModel(style_size=lesson09.SMALL_STYLE), "b")
     assert lesson09.check_2(FakeModel(style_size=lesson09.SMALL_STYLE), "a")
     wrong = [
         (FakeModel(), "a"),  # `short` itself
         (FakeModel(style_size=lesson09.SMALL_STYLE, steps=1), "a"),
         (FakeModel(style_size=lesson09.SMALL_STYLE, style_weight=30), "a"),  # heavier's β too
         (shipped, "a"),
-        (FakeModel(style_size=lesson09.SMALL_STYLE), "b"),
     ]
     for model, letter in wrong:
         with pytest.raises(AssertionError, match="Not yet"):

@@ -266,13 +266,13 @@ def shares(responses, centred=False):
     return out
 
 
-def test_check_1_takes_the_right_numbers_and_refuses_near_misses(fake_vgg):
+def test_check_1_takes_the_right_numbers_and_refuses_near_misses(fake_vgg, wrong_prediction):
     painting = responses(fake_vgg, lesson12.PAINTING)
     right = shares(painting)
     larger = "a" if right["relu1_1"] > right["relu5_1"] else "b"
+    wrong_prediction(lesson12.check_1, right, "ab".replace(larger, ""))  # the numbers, then the other letter
     assert lesson12.check_1(right, larger)
     wrong = [
-        (right, "ab".replace(larger, "")),  # the numbers, then the other letter
         (shares(painting, centred=True), larger),  # ‖μ‖² over the covariance's trace, not the Gram matrix's
         (shares(responses(fake_vgg, lesson12.PHOTO)), larger),  # the photo's
         (dict(reversed(list(right.items()))), larger),  # the levels out of order
@@ -295,7 +295,7 @@ class FakeUniversal:
         return types.SimpleNamespace(image=torch.full((1, 3, 6, 8), 0.5 + left_out))
 
 
-def test_check_3_checks_every_level_asked(monkeypatch):
+def test_check_3_checks_every_level_asked(monkeypatch, wrong_prediction):
     shipped = shipped_decoders()
     universal = FakeUniversal(shipped)
     monkeypatch.setattr(lesson12.stylize, "universal", universal)
@@ -305,10 +305,11 @@ def test_check_3_checks_every_level_asked(monkeypatch):
         image = universal(None, None, lesson12.SIZE, levels=[other for other in shipped if other != level]).image
         right[level] = float((image - every.image).abs().mean())
     most = lesson12.LETTERS[shipped.index(max(right, key=right.get))]
+    wrong_letter = next(letter for letter in lesson12.LETTERS[: len(shipped)] if letter != most)
+    wrong_prediction(lesson12.check_3, right, wrong_letter, every)
     assert lesson12.check_3(right, most, every)
     deepest_only = {k: (v if k == shipped[-1] else 0.5 * v) for k, v in right.items()}  # only the deepest measured
     same = {k: right[shipped[-1]] for k in shipped}  # the deepest's number copied to every level
-    wrong_letter = next(letter for letter in lesson12.LETTERS[: len(shipped)] if letter != most)
-    for changes, letter in [(deepest_only, most), (same, most), (right, wrong_letter)]:
+    for changes in (deepest_only, same):
         with pytest.raises(AssertionError, match="Not yet"):
-            lesson12.check_3(changes, letter, every)
+            lesson12.check_3(changes, most, every)

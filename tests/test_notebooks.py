@@ -2,8 +2,10 @@
 
 import importlib.util
 import json
+import os
 import re
 import runpy
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -129,6 +131,27 @@ def test_an_exercise_check_waits_for_an_answer_then_says_right_or_what_is_off(ca
     assert capsys.readouterr().out.strip() == "Right."
     with pytest.raises(AssertionError, match="Not yet: two and two"):
         check(5, lambda answer: answer == 4, "two and two")
+
+
+def test_a_prediction_counts_once_trying_the_letters_in_turn_or_restarting_does_not_change_it(capsys):
+    from stylekit.course import check, predicted
+
+    assert predicted("lesson99.check_1", ...) is ...
+    assert predicted("lesson99.check_1", " (C) ") == "c"
+    assert predicted("lesson99.check_1", "a") == "c"  # the first is kept
+    assert predicted("lesson99.check_2", "a") == "a"  # each question its own
+    restarted = subprocess.run(  # a new kernel reads the letters kept
+        [sys.executable, "-c", "from stylekit.course import predicted; print(predicted('lesson99.check_1', 'a'))"],
+        capture_output=True, text=True, check=True, env=os.environ,
+    )  # fmt: skip
+    assert restarted.stdout.strip() == "c"
+    with pytest.raises(AssertionError, match="one letter of 'a', 'b', 'c'"):
+        predicted("lesson99.check_3", "d", "abc")
+    capsys.readouterr()
+    assert check(4, lambda answer: answer == 4, "", prediction=("c", "a")) is False
+    assert "you predicted (c)" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="Not yet"):  # the rest is checked first
+        check(5, lambda answer: answer == 4, "", prediction=("a", "a"))
 
 
 def test_every_expected_result_a_notebook_shows_is_shipped_small_and_every_shipped_one_is_shown():

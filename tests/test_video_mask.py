@@ -204,6 +204,8 @@ def test_cli_bad_masks_exit_2_and_write_nothing(tmp_path, capsys, monkeypatch, t
         (("--model", "mosaic", "--mask", "person", "background"), "2 masks for 1 styles"),
         ((texture, "--mask", "person", "--style-loss", "mrf"), "masks need a content image, the gram style loss"),
         (("--model", "mosaic", "--mask", "person"), f"{CLIP}: frame 1: no person found"),
+        ((texture, "--preset", "portrait"), "keep='face' is found in a photo, not along a clip"),
+        ((texture, "--keep", "person"), "keep='person' is found in a photo, not along a clip"),
     ]
     before = set(tmp_path.iterdir())
     for argv, message in cases:

@@ -2,14 +2,21 @@
 exercises' self-checks. Each lesson's own checks live in ``lessonNN.py`` beside this file, out of the student's
 sight: their reference answers are written differently from stylekit's (and from the worked solutions)."""
 
+import dataclasses
+import json
 import os
 import sys
 import types
 from contextlib import contextmanager
+from pathlib import Path
 
+import torch
+
+from .. import stages
 from ..errors import need
 from ..images import to_pil
 from ..samples import DATA
+from ..settings import Settings
 
 plt = need("matplotlib.pyplot", "the course")
 Figure = need("matplotlib.figure", "the course").Figure
@@ -22,17 +29,42 @@ def pick(full, fast):
     return fast if FAST else full
 
 
-def check(answer, right, hint):
+def check(answer, right, hint, prediction=None):
     """An exercise's self-check. While the scaffold still holds ``...`` it says so; otherwise it prints "Right."
     when ``right(answer)`` holds and raises with ``hint`` when not, so that a worked solution (notebooks/solutions/,
-    run by the test suite) that stops passing its own check fails."""
+    run by the test suite) that stops passing its own check fails. ``prediction``: (the first letter predicted, as
+    ``predicted`` keeps it; the right letter) of a "predict first" question asked with the exercise. A wrong one is
+    said, not raised: nothing handed in later changes it, and the notebook goes on."""
     if answer is ...:
         print("Not done yet: fill in the cell above where it says `...`, run it, then run this cell again.")
         return False
     if not right(answer):
         raise AssertionError(f"Not yet: {hint}")
+    if prediction and prediction[0] != prediction[1]:
+        print(
+            f"Right, but for the prediction: you predicted ({prediction[0]}), and what was measured says otherwise; "
+            "the text below says why. A prediction counts once: the first letter handed in is kept."
+        )
+        return False
     print("Right.")
     return True
+
+
+def predicted(key, letter, choices="abcd"):
+    """The first letter handed in for the "predict first" question ``key`` (a lesson's check), or ``...`` while
+    there is none. It is kept in a file in the notebook's folder (``STYLEKIT_PREDICTIONS`` names another), so that
+    neither trying the letters in turn nor restarting the kernel changes a prediction once made."""
+    if letter is ...:
+        return ...
+    letter = str(letter).strip().lower().strip("()")
+    if len(letter) != 1 or letter not in choices:
+        raise AssertionError(f"Not yet: the prediction is one letter of {', '.join(map(repr, choices))}")
+    path = Path(os.environ.get("STYLEKIT_PREDICTIONS") or ".stylekit-predictions.json")
+    kept = json.loads(path.read_text()) if path.exists() else {}
+    if key not in kept:
+        kept[key] = letter
+        path.write_text(json.dumps(kept, indent=1, sort_keys=True) + "\n")
+    return kept[key]
 
 
 class Borrowed(Exception):
@@ -134,13 +166,6 @@ def loss_problem(result, content, style, mask=None):
     below half of the start's. Either way it is not the start itself. A record written by hand, or an image that is
     not the run's, does not pass. ``content``, ``style`` and ``mask`` are the lesson's inputs, as ``transfer`` took
     them."""
-    import dataclasses
-
-    import torch
-
-    from .. import stages
-    from ..settings import Settings
-
     image, history = getattr(result, "image", None), getattr(result, "history", None)
     if not torch.is_tensor(image) or not isinstance(history, dict) or not history.get("total"):
         return "it should be what stylekit.transfer returns"

@@ -7,7 +7,7 @@ from ..images import load_image
 from ..samples import sample
 from ..transfer import optimise, take_step, transfer
 from ..weights import cached_vgg
-from . import check, loss_problem, pick, piece
+from . import check, loss_problem, pick, piece, predicted
 
 SIZE, STEPS = pick(256, 64), pick(100, 15)  # the notebook's (it imports them), so that the checks ask for its runs
 LOOP = {"size": (40, 32), "layer": "conv2_2", "steps": (3, 5)}  # the check's loops: tiny, and two step counts
@@ -141,24 +141,25 @@ def check_reconstruct(reconstruct, vgg):
     return piece(reconstruct, problems, "the loop", library, fallback=_library_reconstruct)
 
 
-def _ran(result, layers, init="noise", style=None, pooling="max", fall=0.3):
+def _ran(result, layers, init="noise", style_layers=None, pooling="max", fall=0.3):
     """A run as the exercises ask: these content layers (and style layers), from ``init``, at the lesson's size and
     steps, the loss down by ``fall``."""
     s, loss = result.settings, result.history["content"]
-    asked = s["content_layers"] == layers and s["style_layers"] == (style or {}) and s["init"] == init
+    asked = s["content_layers"] == layers and s["style_layers"] == (style_layers or {}) and s["init"] == init
     made = s["size"] == SIZE and s["pooling"] == pooling and result.steps_done == STEPS
     fell = fall is None or loss[-1] < fall * loss[0]
     # With a style, its image is the notebook's own noise: check_3 looks at the image instead.
-    scored = style is not None or loss_problem(result, sample("astronaut"), None) is None
+    scored = style_layers is not None or loss_problem(result, sample("astronaut"), None) is None
     return asked and made and fell and scored
 
 
 def check_1(from_relu, prediction):
     """``from_relu``: the reconstruction from relu4_2; ``prediction``: the letter of what the ReLU does to it."""
-    if from_relu is ... or prediction is ...:
+    first = predicted("lesson02.check_1", prediction)
+    if from_relu is ... or first is ...:
         return check(..., None, "")
-    hint = f"from noise, content_layers={{'relu4_2': 1.0}} alone, size={SIZE}, steps={STEPS}; and one letter"
-    return check((from_relu, prediction), lambda a: _ran(a[0], {"relu4_2": 1.0}) and a[1] == "b", hint)
+    hint = f"from noise, content_layers={{'relu4_2': 1.0}} alone, size={SIZE}, steps={STEPS}"
+    return check(from_relu, lambda r: _ran(r, {"relu4_2": 1.0}), hint, prediction=(first, "b"))
 
 
 def check_2(averaged):
@@ -177,21 +178,21 @@ def _style_error(vgg, image, noise):
 def check_3(survives, prediction):
     """``survives``: from the photo, content at conv5_2, a noise image as the style at relu1_1; ``prediction``: the
     letter of what survives."""
-    if survives is ... or prediction is ...:
+    first = predicted("lesson02.check_3", prediction)
+    if survives is ... or first is ...:
         return check(..., None, "")
     photo = load_image(sample("astronaut"), SIZE)
     vgg = cached_vgg("vgg19", "original", "max")  # the check's own network: one handed in could say anything
     other_noise = torch.rand(photo.shape, generator=torch.Generator().manual_seed(12345))
 
-    def right(answer):
-        result, prediction = answer
-        asked = _ran(result, {"conv5_2": 1.0}, init="content", style={"relu1_1": 1.0}, fall=None)
+    def right(result):
+        asked = _ran(result, {"conv5_2": 1.0}, init="content", style_layers={"relu1_1": 1.0}, fall=None)
         # Any uniform noise has about the same relu1_1 Gram matrix: the result's should have come much closer to it.
         noisy = _style_error(vgg, result.image, other_noise) < 0.25 * _style_error(vgg, photo, other_noise)
-        return asked and noisy and prediction == "b"
+        return asked and noisy
 
     hint = (
         f"init='content', content_layers={{'conv5_2': 1.0}}, style_layers={{'relu1_1': 1.0}}, `noise` as the style "
-        f"image, size={SIZE}, steps={STEPS}; and one letter"
+        f"image, size={SIZE}, steps={STEPS}"
     )
-    return check((survives, prediction), right, hint)
+    return check(survives, right, hint, prediction=(first, "b"))

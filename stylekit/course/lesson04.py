@@ -12,7 +12,7 @@ from ..judge import AXES, judge, judge_targets
 from ..samples import sample
 from ..transfer import make_optimizer, optimise, take_step, transfer
 from ..weights import cached_vgg
-from . import Borrowed, check, pick, piece, without
+from . import Borrowed, check, pick, piece, predicted, without
 from .lesson03 import _gram
 
 SIZE, STEPS = pick(256, 64), pick(100, 20)  # the notebook's (it imports them), so that the checks ask for its run
@@ -218,12 +218,12 @@ def _number(value):
         return None
 
 
-def _verdict(answers, find_problem):
+def _verdict(answers, find_problem, prediction=None):
     """``check`` of several answers at once: "not done yet" while one is still ``...``, else the first problem."""
-    if any(a is ... for a in answers):
+    if any(a is ... for a in answers) or (prediction and prediction[0] is ...):
         return check(..., None, "")
     problem = find_problem(*answers)
-    return check(answers, lambda _: problem is None, problem)
+    return check(answers, lambda _: problem is None, problem, prediction)
 
 
 def _ran(result, hint, **asked):
@@ -243,9 +243,9 @@ def check_1(prediction, ours_100, plain_100):
     """``prediction``: the letter; ``ours_100``: stylekit's run at β = 100 that the loop's ``plain_100`` should
     judge like."""
 
-    def find_problem(prediction, ours_100, plain_100):
-        if prediction not in ("a", "b", "c", "d"):
-            return "the prediction is one letter: 'a', 'b', 'c' or 'd'"
+    first = predicted("lesson04.check_1", prediction)
+
+    def find_problem(ours_100, plain_100):
         hint = "the settings of `same`, with style_weight=100, in fp32 on the CPU"
         asked = dict(style_weight=100.0, content_weight=ALPHA, size=SIZE, scales=1, precision="fp32", device="cpu",
                      optimizer="lbfgs", init="content", content_layers={"relu4_2": 1.0})  # fmt: skip
@@ -254,8 +254,6 @@ def check_1(prediction, ours_100, plain_100):
             return off
         if set(ours_100.settings["style_layers"]) != set(STYLE_LAYERS):
             return f"{hint}: check style_layers"
-        if prediction != "a":
-            return "the prediction: compare the judged errors at β = 100 with those at β = 10 (the table above)"
         photo, painting = sample(PHOTO), sample(PAINTING)
         targets = judge_targets(photo, painting, plain_100.shape[-1], plain_100.shape[-2])
         a, b = (judge(x, photo, painting, targets) for x in (plain_100, ours_100.image))
@@ -263,7 +261,7 @@ def check_1(prediction, ours_100, plain_100):
             return "it does not judge like the loop's result at β = 100: is it the same objective?"
         return None
 
-    return _verdict((prediction, ours_100, plain_100), find_problem)
+    return _verdict((ours_100, plain_100), find_problem, (first, "a"))
 
 
 @functools.cache
@@ -309,7 +307,9 @@ def check_2(gatys_adam, adam_history, lbfgs_steps, plain_history):
                 f"`gatys_adam(content, style, {steps}, lr={lr})`'s losses are not Adam's at that rate on the "
                 "notebook's objective: the loss at the start of each step, Adam(lr=lr), the photo as the start"
             )
-        if (image.detach().float() - reference_image).abs().max() > 1e-3:
+        # Adam's first step moves each pixel by lr·sign(gradient): a pixel whose gradient is near 0 may go the
+        # other way in another summation order (bf16, channels_last), so a few may be off by 2·lr.
+        if ((image.detach().float() - reference_image).abs() > 1e-3).float().mean() > 0.01:
             return f"`gatys_adam(content, style, {steps}, lr={lr})`'s image is not where Adam's steps take the photo"
         return None
 
@@ -329,17 +329,15 @@ def _noise_content_loss(size):
 def check_3(prediction, content_at_start):
     """``prediction``: a letter; ``content_at_start``: the relative content loss of the notebook's noise image."""
 
-    def find_problem(prediction, content_at_start):
-        if prediction not in ("a", "b", "c"):
-            return "the prediction is one letter: 'a', 'b' or 'c'"
+    first = predicted("lesson04.check_3", prediction, "abc")
+
+    def find_problem(content_at_start):
         value = _number(content_at_start)
         if value is None or abs(value / _noise_content_loss(SIZE) - 1) >= 1e-3:
             return "content_at_start: the content term of loss_terms(noise, P, A), as a number (.item())"
-        if prediction != "b":
-            return "the prediction: compare it with the number you computed"
         return None
 
-    return _verdict((prediction, content_at_start), find_problem)
+    return _verdict((content_at_start,), find_problem, (first, "b"))
 
 
 def _relu1_1_ratio(size):

@@ -8,7 +8,7 @@ import torch
 from .. import images, losses
 from ..samples import sample
 from ..settings import PRESETS, resolve, scale_plan
-from . import check, loss_problem, pick, piece
+from . import check, loss_problem, pick, piece, predicted
 
 SIZE, STEPS = pick(192, 64), pick(100, 15)  # the notebook's (it imports them), so that the checks ask for its runs
 SCHEDULE = pick(list(PRESETS["default"].steps), [8, 4])  # the default preset's steps per scale, coarse to fine
@@ -187,13 +187,12 @@ SEED_MODEL = "b"  # measured: 0.13 from the photo against the thesis's 0.045 (do
 
 def check_2(seed_model, prediction):
     """``seed_model``: the seed run above with normalization="model"; ``prediction``: the letter predicted."""
-    if seed_model is ... or prediction is ...:
+    first = predicted("lesson05.check_2", prediction)
+    if seed_model is ... or first is ...:
         return check(..., None, "")
     asked = "the seed preset's run above (size [SIZE, SIZE], steps=SEED_STEPS) with normalization='model'"
     problem = run_problem(seed_model, asked, "seed", size=[SIZE, SIZE], steps=SEED_STEPS, normalization="model")
-    if problem is None and str(prediction).strip().lower().strip("()") != SEED_MODEL:
-        problem = "the run is right; now measure how far each result is from the photo, and think again"
-    return check(seed_model, lambda _: problem is None, problem)
+    return check(seed_model, lambda _: problem is None, problem, (first, SEED_MODEL))
 
 
 DEEP = "b"  # relu5_2 keeps where things are and little of their detail (notebook 2's reconstructions)
@@ -201,13 +200,12 @@ DEEP = "b"  # relu5_2 keeps where things are and little of their detail (noteboo
 
 def check_3(deep, prediction):
     """``deep``: the default run with content from relu5_2 alone; ``prediction``: the letter predicted."""
-    if deep is ... or prediction is ...:
+    first = predicted("lesson05.check_3", prediction)
+    if deep is ... or first is ...:
         return check(..., None, "")
     asked = "the default run above (size=SIZE, steps=SCHEDULE) with content_layers={'relu5_2': 1.0}"
     problem = run_problem(deep, asked, "default", size=SIZE, steps=SCHEDULE, content_layers={"relu5_2": 1.0})
-    if problem is None and str(prediction).strip().lower().strip("()") != DEEP:
-        problem = "the run is right; now compare the two images with your prediction, and think again about the cat"
-    return check(deep, lambda _: problem is None, problem)
+    return check(deep, lambda _: problem is None, problem, (first, DEEP))
 
 
 def check_4(strong, style_losses, closest, strip):

@@ -10,7 +10,7 @@ from ..images import load_image
 from ..judge import judge, judge_targets
 from ..vgg import ThesisInput
 from ..weights import cached_vgg
-from . import check, pick
+from . import check, pick, predicted
 
 SIZE = pick([300, 300], [64, 64])  # the thesis's size
 STEPS = pick(4000 if torch.cuda.is_available() else 120, 10)  # the grid's Adam steps: the thesis's 4000 on a GPU
@@ -103,19 +103,20 @@ def _shares(content, style, size, weights):
 def check_3(prediction, shares, holder, content, style, weights):
     """``prediction``: a letter; ``shares``: {layer: its share of the raw style loss at the photo} for conv1_1 …
     conv5_1 (summing to 1); ``holder``: the layer with the largest share."""
-    if prediction is ... or shares is ... or holder is ...:
+    first = predicted("lesson06.check_3", prediction)
+    if first is ... or shares is ... or holder is ...:
         return check(..., None, "")
     want = _shares(content, style, SIZE, weights)
 
     def right(answer):
-        prediction, shares, holder = answer
-        if str(prediction).strip().lower() != "b" or not isinstance(shares, dict) or set(shares) != set(STYLE):
+        shares, holder = answer
+        if not isinstance(shares, dict) or set(shares) != set(STYLE):
             return False
         close = all(abs(float(shares[k]) - want[k]) <= 0.02 * want[k] + 1e-4 for k in STYLE)
         return close and holder == max(want, key=want.get)
 
     hint = (
-        "the prediction's letter; then for each of conv1_1 … conv5_1 its w_l E_l at the photo (SIZE, the thesis's "
+        "for each of conv1_1 … conv5_1 its w_l E_l at the photo (SIZE, the thesis's "
         "normalisation and average pooling, the grid's weights) divided by their sum; then the layer with the largest"
     )
-    return check((prediction, shares, holder), right, hint)
+    return check((shares, holder), right, hint, (first, "b"))

@@ -9,7 +9,7 @@ from ..beyond_gram import HistogramLoss
 from ..images import load_image
 from ..samples import sample
 from ..settings import PRESETS
-from . import check, pick, piece
+from . import check, pick, piece, predicted
 
 SIZE, STEPS = pick(256, 64), pick(PRESETS["default"].steps, 12)  # the notebook's (it imports them)
 TOTAL_STEPS = sum(STEPS) if isinstance(STEPS, (list, tuple)) else STEPS  # a run's steps_done when it ran to the end
@@ -117,20 +117,17 @@ def check_1(contrast, runs):
     return check(contrast, right, hint)
 
 
-def check_2(shallow_mrf, predicted):
+def check_2(shallow_mrf, letter):
     """The MRF run with relu2_1 added (the lesson's size and steps), and the predicted letter."""
-    if shallow_mrf is ... or predicted is ...:
+    first = predicted("lesson08.check_2", letter)
+    if shallow_mrf is ... or first is ...:
         return check(..., None, "")
-
-    def right(answer):
-        run, letter = answer
-        return _ran(run, "mrf", MRF_LAYERS) and str(letter).strip().lower() == "c"
 
     hint = (
         "`runs['mrf']`'s call with style_layers relu2_1, relu3_1 and relu4_1 (weight 1 each), run to the end at "
-        "SIZE and STEPS; and the letter of your prediction"
+        "SIZE and STEPS"
     )
-    return check((shallow_mrf, predicted), right, hint)
+    return check(shallow_mrf, lambda run: _ran(run, "mrf", MRF_LAYERS), hint, prediction=(first, "c"))
 
 
 def _first_losses(content, styles, mask):

@@ -6,7 +6,7 @@ import torch
 
 from .. import training
 from ..samples import sample
-from . import check, pick, piece
+from . import check, pick, piece, predicted
 
 # The notebook's sizes and steps (it imports them), so that the checks ask for its runs.
 SIZE = pick(512, 128)  # the side photos are stylised at
@@ -124,27 +124,23 @@ def _trained(model, **asked):
     )
 
 
-def _letter(answer, right):
-    return isinstance(answer, str) and answer.strip().lower() == right
-
-
-def check_1(heavier, predicted):
+def check_1(heavier, letter):
     """The short run trained again with style_weight=30, and the letter of the prediction."""
-    if heavier is ... or predicted is ...:
+    first = predicted("lesson09.check_1", letter)
+    if heavier is ... or first is ...:
         return check(..., None, "")
-    hint = "the call of `short` (CROP, STEPS, STYLE_SIZE) with style_weight=30 added; and your prediction's letter"
-    right = lambda a: _trained(a[0], style_weight=30) and _letter(a[1], "a")  # noqa: E731
-    return check((heavier, predicted), right, hint)
+    hint = "the call of `short` (CROP, STEPS, STYLE_SIZE) with style_weight=30 added"
+    return check(heavier, lambda model: _trained(model, style_weight=30), hint, prediction=(first, "a"))
 
 
-def check_2(small_strokes, predicted):
+def check_2(small_strokes, letter):
     """The short run trained again with the style at SMALL_STYLE, and the letter of the prediction."""
-    if small_strokes is ... or predicted is ...:
+    first = predicted("lesson09.check_2", letter)
+    if small_strokes is ... or first is ...:
         return check(..., None, "")
-    hint = "the call of `short` (CROP, STEPS, style_weight as it was) with style_size=SMALL_STYLE; and your letter"
-    return check(
-        (small_strokes, predicted), lambda a: _trained(a[0], style_size=SMALL_STYLE) and _letter(a[1], "a"), hint
-    )
+    hint = "the call of `short` (CROP, STEPS, style_weight as it was) with style_size=SMALL_STYLE"
+    right = lambda model: _trained(model, style_size=SMALL_STYLE)  # noqa: E731
+    return check(small_strokes, right, hint, prediction=(first, "a"))
 
 
 def check_3(at_sizes, short):

@@ -8,7 +8,7 @@ from .. import losses
 from ..images import load_image
 from ..samples import sample
 from ..settings import PRESETS
-from . import check, loss_problem, pick, piece
+from . import check, loss_problem, pick, piece, predicted
 
 SIZE, STEPS = pick(256, 64), pick(PRESETS["default"].steps, [4, 2])  # the notebook's (it imports them)
 TOTAL_STEPS = sum(STEPS) if isinstance(STEPS, (list, tuple)) else STEPS  # a run's steps_done when it ran to the end
@@ -67,20 +67,18 @@ def check_keep_content_loss(keep_content_loss):
                     return "its result has no gradient with respect to F: the loss must be computed from F itself"
         return None
 
-    return piece(keep_content_loss, problems, "the weighted content loss", (losses.content_loss, losses._mask_at),
+    return piece(keep_content_loss, problems, "the weighted content loss", (losses.content_loss, losses.mask_at),
                  _library_keep_content_loss)  # fmt: skip
 
 
 def _library_keep_content_loss(F, P, region, keep_weight):
-    return losses.content_loss(F, P, losses._mask_at(1 + (keep_weight - 1) * region, F))
+    return losses.content_loss(F, P, losses.mask_at(1 + (keep_weight - 1) * region, F))
 
 
-def check_1(predicted):
+def check_1(letter):
     """The letter predicted for the person's judged content error with ``mask="background"``."""
-    if predicted is ...:
-        return check(..., None, "")
-    hint = "what holds the person's pixels when no style term reaches them? Reread *The content loss by region*"
-    return check(predicted, lambda letter: str(letter).strip().lower() == "b", hint)
+    first = predicted("lesson13.check_1", letter)
+    return check(first, lambda _: True, "", prediction=(first, "b"))
 
 
 @functools.lru_cache(maxsize=1)

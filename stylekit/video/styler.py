@@ -12,6 +12,7 @@ import torch
 from .. import colour, images
 from ..errors import SettingsError
 from ..fast import FastModel, load_fast, stylize
+from ..segment import REGIONS
 from ..settings import Settings, resolve
 from ..transfer import transfer
 from .masks import FrameMasks
@@ -96,7 +97,13 @@ class FrameStyler:
         own = {k: v for k, v in self.settings.items() if k in Settings.__dataclass_fields__}
         sized = {} if self.options.size is None else {"size": self.options.size}  # None: the frames' own size
         for run in self._runs(own):  # the frame stands in for the content: it is there, unknown yet
-            resolve(self.preset, {**run, **sized}).check_inputs("frame", images.as_list(self.style), self.masks.given)
+            s = resolve(self.preset, {**run, **sized})
+            s.check_inputs("frame", images.as_list(self.style), self.masks.given)
+            if s.keep in REGIONS:  # the portrait preset's face, say
+                raise SettingsError(
+                    f"keep={s.keep!r} is found in a photo, not along a clip (found frame by frame, it would flicker):"
+                    " give keep='' or a mask file"
+                )
 
 
 def _only(styled, photo, masks):

@@ -7,7 +7,7 @@ layers no preset optimises.
 
 import torch
 
-from .images import load_image, resize_tensor
+from .images import as_tensor, resize_tensor
 from .losses import gram, mask_at, relative_error
 from .transfer import transfer
 from .vgg import gatys_style_layers
@@ -43,8 +43,8 @@ def judge(image, content, style, targets=None, region=None):
 def judge_targets(content, style, width, height):
     """The content's relu4_2 response at ``width``×``height`` and the style's Gram matrices at that longest side."""
     vgg = cached_vgg("vgg19", "original", "max")
-    c = load_image(content, (width, height)) if not torch.is_tensor(content) else content
-    s = load_image(style, max(width, height)) if not torch.is_tensor(style) else style
+    c = as_tensor(content, (width, height), "content") if not torch.is_tensor(content) else content
+    s = as_tensor(style, max(width, height), "style") if not torch.is_tensor(style) else style
     with torch.no_grad():
         return vgg(c, ["relu4_2"]), {layer: gram(f) for layer, f in vgg(s, GATYS + UNUSED).items()}
 

@@ -1,4 +1,5 @@
 import torch
+from PIL import Image
 
 from stylekit import load_image, sample
 from stylekit.judge import AXES, judge, quality_curve
@@ -11,6 +12,8 @@ def test_judge_scores_zero_for_the_targets_and_more_for_others(photo, texture):
     styled = judge(style, photo, texture)
     assert styled["style"] < 1e-6 and styled["style_unused"] < 1e-6
     assert own["style"] > 0.1 and styled["content"] > 0.1
+    uploaded = judge(content, Image.open(photo), Image.open(texture))  # the playground's uploads are PIL images
+    assert all(abs(uploaded[k] - own[k]) <= 1e-6 + 1e-6 * own[k] for k in AXES)
 
 
 def test_quality_curve_judges_the_run_as_it_goes_at_the_final_size(photo, texture):

@@ -1,17 +1,20 @@
 """Drives the playground's widgets as a user would, without a browser."""
 
+import importlib.util
 import io
 import time
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from stylekit import PRESETS, read_settings, train_fast
+from stylekit import PRESETS, images, read_settings, sample, train_fast
 from stylekit.playground import Playground, Reconstructions
-from stylekit.playground.instant import UNIVERSAL, Instant
+from stylekit.playground import instant as instant_module
+from stylekit.playground.instant import MAGENTA, UNIVERSAL, Instant
 from stylekit.playground.widgets import UPLOAD, ImagePicker, uploaded
 from stylekit.universal.decoder import shipped_decoders
 
@@ -240,6 +243,7 @@ def instant(tmp_path, texture, photo):
     train_fast(texture, [photo], size=64, steps=2, batch=1, style_size=64, progress=False).save(tmp_path / "mine.pt")
     tab = Instant(ImagePicker("photo", ["chelsea", "coffee"], "chelsea"), folder=tmp_path)
     tab.model.value = str(tmp_path / "mine.pt")
+    tab.refine.value = False  # the instant images alone: no refinement moving them in the background
     return tab
 
 
@@ -329,3 +333,102 @@ def test_live_mode_follows_the_controls_without_a_new_run_and_names_a_bad_change
         r.wait(60)
     assert pg.live is live and live.changes[-1] == (steps, {"style_weight": 30.0})
     assert not torch.equal(live.image, image)
+
+
+installed = pytest.mark.skipif(
+    not instant_module.magenta_installed(), reason='the instant extra is not installed: pip install "stylekit[instant]"'
+)
+
+
+def pixels(png):
+    return np.asarray(Image.open(io.BytesIO(png)), dtype=np.float32) / 255
+
+
+def wait_for(condition, timeout=60):
+    deadline = time.time() + timeout
+    while not condition() and time.time() < deadline:
+        time.sleep(0.02)
+    assert condition()
+
+
+@pytest.fixture
+def painting_tab(tmp_path, monkeypatch, offline_torchvision):
+    """Makes Instant tabs at 128 px whose refinements take 3 passes, each pass's image shown."""
+    monkeypatch.setattr(instant_module, "REFINE_PASSES", 3)
+    monkeypatch.setattr(instant_module, "SHOW_EVERY", 0)
+    made = []
+
+    def make(blocking=True, method=UNIVERSAL):
+        tab = Instant(ImagePicker("photo", ["chelsea", "coffee"], "chelsea"), folder=tmp_path, blocking=blocking)
+        made.append(tab)
+        tab.size.value = 128  # a fast model's image: nothing to refine yet
+        assert tab.live is None
+        tab.method.value = method
+        return tab
+
+    yield make
+    for tab in made:
+        tab.stop()
+
+
+def test_magenta_is_a_choice_where_the_instant_extra_is_found(painting_tab, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else real(name, *a))
+    assert MAGENTA not in painting_tab().method.options
+
+
+@installed
+def test_magenta_paints_in_the_instant_tab_and_says_what_it_is(painting_tab):
+    tab = painting_tab(method=MAGENTA)
+    assert tab.model.layout.display == "none" and tab.painting_row.layout.display is None
+    said = tab.status.value
+    assert "128×85 px in" in said and "Ghiasi et al. 2017" in said and "not stylekit's own method" in said
+    assert "refined 3 passes" in said  # and refined like universal's
+    shown = tab.result.value
+    tab.refine.value, tab.keep_colours.value = False, True
+    assert tab.result.value != shown and "refined" not in tab.status.value and tab.live.step == 3
+
+
+def test_a_paintings_image_is_refined_from_the_instant_one(painting_tab):
+    tab = painting_tab(blocking=False)
+    tab.stop()  # the first photo's refinement: shown below only what the next change makes
+    shown = []
+    tab.result.observe(lambda change: shown.append(change["new"]), "value")
+    tab.photo.choice.value = "coffee"
+    wait_for(lambda: not tab._thread.is_alive())
+    assert len(shown) == 4  # the instant image, then each of the 3 passes'
+    instant, first, last = (pixels(png) for png in (shown[0], shown[1], shown[-1]))
+    photo = pixels(images.png_bytes(images.as_tensor(sample("coffee"), 128)))
+    assert 0 < np.abs(first - instant).mean() < np.abs(first - photo).mean() / 4  # started there, not from the photo
+    history = tab.live.history["total"]
+    assert len(history) == 3 and history[-1] < history[0]
+    assert "refined 3 passes · judged content" in tab.status.value and "· style" in tab.status.value
+    assert tab.live.settings.size == 128 and tab.live.settings.style_weight == PRESETS["default"].style_weight
+    assert np.array_equal(pixels(tab.result.value), last)  # stopped by itself, the latest image kept
+
+
+def test_a_control_change_restarts_the_refinement_and_unticking_stops_it(painting_tab, monkeypatch):
+    monkeypatch.setattr(instant_module, "REFINE_PASSES", 10_000)
+    tab = painting_tab(blocking=False)  # a background thread, as in the browser
+    wait_for(lambda: tab.live is not None and tab.live.step >= 2)
+    old, thread = tab.live, tab._thread
+    tab.strength.value = 0.5
+    assert not thread.is_alive()  # stopped before the new instant image
+    steps = old.step
+    wait_for(lambda: tab.live is not old and tab.live.step >= 2 and "refined" in tab.status.value)
+    assert old.step == steps and tab.live.settings.style_weight == PRESETS["default"].style_weight * 0.5
+    live, thread = tab.live, tab._thread
+    tab.refine.value = False
+    assert tab._thread is None and not thread.is_alive()
+    image, steps = tab.result.value, live.step
+    time.sleep(0.3)
+    assert tab.result.value == image and live.step == steps and f"refined {steps} passes" in tab.status.value
+    tab.refine.value = True  # ticked again: a new instant image, refined
+    wait_for(lambda: tab.live is not live and tab.live.step >= 1)
+
+
+def test_an_uploaded_painting_is_refined_and_judged(painting_tab):
+    tab = painting_tab()
+    tab.painting.choice.value = UPLOAD
+    tab.painting.upload.value = upload(sample("mosaic").read_bytes(), "mosaic.jpg")
+    assert "refined 3 passes · judged content" in tab.status.value, tab.status.value

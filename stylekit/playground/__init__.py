@@ -1,5 +1,6 @@
 """An ipywidgets playground in three tabs: instant results that follow the controls (a fast model, or any painting
-by universal style transfer), style transfer with every setting, and reconstructions from single layers.
+by universal style transfer or Magenta's network, then refined), style transfer with every setting, and
+reconstructions from single layers.
 
     from stylekit.playground import Playground
     Playground().widget          # in JupyterLab, Colab, or served by Voilà (notebooks/07_playground.ipynb)
@@ -22,7 +23,7 @@ w = need("ipywidgets", "the playground")
 class Playground:
     def __init__(self, blocking=False):
         # Instant first: a student's first move gets an answer in under a second.
-        self.instant = Instant(ImagePicker("photo", samples.contents(), "chelsea"))
+        self.instant = Instant(ImagePicker("photo", samples.contents(), "chelsea"), blocking=blocking)
         self.transfer = TransferTab(blocking)
         self.reconstruct = Reconstructions(self.transfer, blocking)
         tabs = {"Instant": self.instant, "Style transfer": self.transfer,

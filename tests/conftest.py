@@ -28,6 +28,7 @@ def wrong_prediction(forget_predictions, capsys):
         capsys.readouterr()
         assert check(*answers) is False
         assert "Right, but for the prediction" in capsys.readouterr().out
+        forget_predictions()  # the next answer's letter is a first one again
 
     return said_wrong
 

@@ -196,21 +196,82 @@ def probe(layer="relu5_1", position=lesson01.PROBE // 32):
     return x
 
 
-def test_check_3_takes_the_right_answer_and_refuses_near_misses():
-    right = {"relu1_1": 3, "relu2_1": 10, "relu3_1": 24, "relu4_1": 68, "relu5_1": 156}
+def width(layers, name):  # the worked solution
+    size, grid = 1, 1
+    for layer in layers[: layers.index(name) + 1]:
+        if layer.startswith("conv"):
+            size += 2 * grid
+        elif layer.startswith("pool"):
+            size, grid = size + grid, 2 * grid
+    return size
+
+
+def convs_only(layers, name):  # no grid at all: every convolution widens by 2
+    return 1 + 2 * sum(n.startswith("conv") for n in layers[: layers.index(name) + 1])
+
+
+def no_pool_widening(layers, name):  # the pooling doubles the grid but does not widen the square
+    size, grid = 1, 1
+    for layer in layers[: layers.index(name) + 1]:
+        if layer.startswith("conv"):
+            size += 2 * grid
+        elif layer.startswith("pool"):
+            grid *= 2
+    return size
+
+
+def pool_widens_after_doubling(layers, name):  # the pooling's step taken on the doubled grid
+    size, grid = 1, 1
+    for layer in layers[: layers.index(name) + 1]:
+        if layer.startswith("conv"):
+            size += 2 * grid
+        elif layer.startswith("pool"):
+            grid *= 2
+            size += grid
+    return size
+
+
+def by_the_library(layers, name):  # stylekit's own arithmetic, for the network it recognises
+    arch = "vgg19" if layers == stylekit.LAYERS["vgg19"] else "vgg16"
+    return 2 ** stylekit.vgg.pools_before(arch, name) + 2 * stylekit.vgg.reach(arch, name)
+
+
+TABLE = {arch: {n: 2 ** stylekit.vgg.pools_before(arch, n) + 2 * stylekit.vgg.reach(arch, n) for n in names}
+         for arch, names in stylekit.LAYERS.items()}  # fmt: skip
+
+
+def from_a_table(layers, name):  # VGG's widths worked out by the library beforehand: other networks are not there
+    return next((TABLE[arch][name] for arch in TABLE if layers == stylekit.LAYERS[arch]), 0)
+
+
+def by_the_lessons_reference(layers, name):
+    return lesson01._width(layers, name)
+
+
+def test_check_3_takes_the_right_answer_and_refuses_near_misses(capsys):
+    assert [width(stylekit.LAYERS["vgg19"], f"relu{b}_1") for b in range(1, 6)] == [3, 10, 24, 68, 156]
     x = probe()
-    assert lesson01.check_3(right, 156, x)
+    assert lesson01.check_3(width, 156, x)
     for other in (probe(position=lesson01.PROBE // 32 - 1), probe(layer="relu4_1"), torch.rand(1, 3, 8, 8)):
         with pytest.raises(AssertionError, match="Not yet"):  # not the gradient asked for, or none at all
-            lesson01.check_3(right, 156, other)
-    convs_only = {"relu1_1": 3, "relu2_1": 7, "relu3_1": 13, "relu4_1": 21, "relu5_1": 33}  # no grid at all
-    no_pool_widening = {"relu1_1": 3, "relu2_1": 9, "relu3_1": 21, "relu4_1": 61, "relu5_1": 141}
-    for widths, measured in [
+            lesson01.check_3(width, 156, other)
+    for wrong, measured in [
         (convs_only, 156),
         (no_pool_widening, 156),
-        (right, 155),  # the last row minus the first, without the first
-        (dict(right, relu5_1=141), 141),
-        ({k: 156 for k in right}, 156),
+        (pool_widens_after_doubling, 156),
+        (width, 155),  # the last row minus the first, without the first
+        (lambda layers, name: 156, 156),
+        (from_a_table, 156),
     ]:
         with pytest.raises(AssertionError, match="Not yet"):
-            lesson01.check_3(widths, measured, x)
+            lesson01.check_3(wrong, measured, x)
+    for borrowed in (by_the_library, by_the_lessons_reference):
+        with pytest.raises(AssertionError, match="Not yet: `width` calls stylekit's"):
+            lesson01.check_3(borrowed, 156, x)
+    capsys.readouterr()
+
+    def blank(layers, name):
+        raise NotImplementedError("your code here")
+
+    assert lesson01.check_3(blank, 156, x) is False
+    assert "Not done yet" in capsys.readouterr().out

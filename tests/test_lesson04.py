@@ -1,5 +1,8 @@
 """Notebook 4's checks refuse plausible wrong answers: the library's own functions, autograd, and near misses."""
 
+import contextlib
+import types
+
 import pytest
 import torch
 
@@ -199,6 +202,48 @@ def test_autograd_is_back_after_a_check_and_a_blank_gradient_falls_back(capsys):
     for F, _, A in lesson04._matrices():
         assert torch.allclose(fallback(F, A), lesson04._style_reference(F, A))  # autograd works again, too
     assert torch.autograd.grad is grad and torch.Tensor.backward is backward and torch.is_grad_enabled()
+
+
+def test_a_blank_gradients_stand_in_is_refused_as_its_own_answer_and_serves_another_piece(capsys):
+    def content_grad(F, P):
+        raise NotImplementedError("your code here")
+
+    def style_grad(F, A):
+        raise NotImplementedError("your code here")
+
+    content_library, style_library = lesson04.check_content_grad(content_grad), lesson04.check_style_grad(style_grad)
+    assert capsys.readouterr().out.count("Not done yet") == 2
+    copied, rebuilt = (
+        stylekit.course._copy(lesson04._style_by_hand),
+        types.FunctionType(lesson04._content_by_hand.__code__, {}),
+    )
+
+    def handed_to_the_stand_in(F, A):  # `lib = style_grad`, then a "new" style_grad that calls it
+        return style_library(F, A)
+
+    def handed_to_a_copy(F, A):
+        return copied(F, A)
+
+    def handed_to_a_copy_twice(F, A):  # the first call refused and caught, the second let through
+        with contextlib.suppress(Exception):
+            copied(F, A)
+        return copied(F, A)
+
+    for wrong in (handed_to_the_stand_in, handed_to_a_copy, handed_to_a_copy_twice):
+        with pytest.raises(AssertionError, match=r"Not yet: `.*` calls stylekit's (style_grad|_style_by_hand)"):
+            lesson04.check_style_grad(wrong)
+    for wrong in (lambda F, P: content_library(F, P), lambda F, P: rebuilt(F, P)):
+        with pytest.raises(AssertionError, match="Not yet: `<lambda>` calls stylekit's"):
+            lesson04.check_content_grad(wrong)
+
+    right = globals()["style_grad"]  # the module's right answer, which the blank above shadows
+
+    def with_the_other_stand_in(F, A):  # right; the content gradient's stand-in (0 here) serves another check
+        return right(F, A) + content_library(F, F)
+
+    assert lesson04.check_style_grad(with_the_other_stand_in) is with_the_other_stand_in
+    F, P = torch.randn(3, 5, dtype=torch.float64), torch.randn(3, 5, dtype=torch.float64)
+    assert torch.equal(content_library(F, P), F - P)  # outside the checks it serves as before
 
 
 class FakeResult:

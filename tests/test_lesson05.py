@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+import types
 
 import pytest
 import torch
@@ -139,6 +140,26 @@ def test_blank_pieces_hand_the_lesson_stylekits_versions_and_say_so(capsys):
     assert torch.equal(start(image, (16, 20)), stylekit.images.resize_tensor(image, (20, 16)))
     assert start(image, (17, 21)).shape == (1, 3, 17, 21)
     assert capsys.readouterr().out.count("stylekit's here") == 2
+
+
+def test_a_blank_tv_loss_stand_in_or_a_copy_of_stylekits_is_refused_as_the_answer(capsys):
+    def tv_loss(image):
+        raise NotImplementedError("your code here")
+
+    library = lesson05.check_tv_loss(tv_loss)
+    rebuilt = types.FunctionType(stylekit.losses.tv_loss.__code__, stylekit.losses.tv_loss.__globals__)
+
+    def tv_loss(image):  # `lib = tv_loss`, then a "new" tv_loss that calls it
+        return library(image)
+
+    def copied(image):
+        return rebuilt(image)
+
+    for wrong, name in ((tv_loss, "tv_loss"), (copied, "tv_loss"), (library, "tv_loss")):  # the stand-in itself
+        with pytest.raises(AssertionError, match=f"Not yet: `{wrong.__name__}` calls stylekit's {name}"):
+            lesson05.check_tv_loss(wrong)
+    image = torch.rand(1, 3, 8, 10)
+    assert torch.equal(library(image), stylekit.tv_loss(image)) and torch.equal(rebuilt(image), library(image))
 
 
 class FakeResult:

@@ -1,5 +1,6 @@
 """Notebook 10's checks refuse plausible wrong answers: stylekit's own warp and loss, and near misses."""
 
+import contextlib
 import json
 
 import pytest
@@ -133,6 +134,40 @@ def test_check_temporal_loss_takes_the_worked_solution(capsys):
 )
 def test_check_temporal_loss_refuses(wrong):
     with pytest.raises(AssertionError, match="Not yet"):
+        lesson10.check_temporal_loss(wrong)
+
+
+def loss_by_a_kept_class(image, warped, reliable, weight, T=TemporalLoss):  # stylekit's class under another name
+    return T(warped, reliable, weight)(image)
+
+
+class Mine(TemporalLoss):
+    pass
+
+
+def loss_by_a_subclass(image, warped, reliable, weight):
+    return Mine(warped, reliable, weight)(image)
+
+
+LOSS = TemporalLoss(torch.zeros(1), torch.zeros(1), 1.0)
+
+
+def loss_by_a_kept_instance(image, warped, reliable, weight):  # one made before the check, refilled
+    LOSS.__dict__.update(warped=warped, weights=reliable, weight=weight, norm=(reliable * warped**2).sum())
+    return LOSS(image)
+
+
+def loss_catching_the_refusal(image, warped, reliable, weight, T=TemporalLoss):
+    with contextlib.suppress(Exception):
+        T(warped, reliable, weight)
+    return T(warped, reliable, weight)(image)
+
+
+@pytest.mark.parametrize(
+    "wrong", [loss_by_a_kept_class, loss_by_a_subclass, loss_by_a_kept_instance, loss_catching_the_refusal]
+)
+def test_check_temporal_loss_refuses_stylekits_class_however_it_is_reached(wrong):
+    with pytest.raises(AssertionError, match=r"Not yet: `.*` calls stylekit's TemporalLoss"):
         lesson10.check_temporal_loss(wrong)
 
 

@@ -188,6 +188,47 @@ def test_a_blank_piece_hands_the_lesson_a_working_one_and_says_so(capsys):
     assert lesson12.check_2(wct)
 
 
+def test_a_blank_pieces_stand_in_or_a_copy_of_the_reference_is_refused_as_that_pieces_answer(capsys):
+    def whiten(F):
+        raise NotImplementedError("your code here")
+
+    def colour(W, style):
+        raise NotImplementedError("your code here")
+
+    whitening, colouring = lesson12.check_whiten(whiten), lesson12.check_colour(colour)
+    copied = stylekit.course._copy(lesson12._whiten)
+    rebuilt = types.FunctionType(lesson12._colour.__code__, vars(lesson12))
+
+    def whiten(F):  # `lib = whiten`, then a "new" whiten that calls it
+        return whitening(F)
+
+    def colour(W, style):
+        return colouring(W, style)
+
+    def whiten_copied(F):
+        return copied(F)
+
+    def colour_rebuilt(W, style):
+        return rebuilt(W, style)
+
+    for check, wrong, name in (
+        (lesson12.check_whiten, whiten, "whiten"),
+        (lesson12.check_colour, colour, "colour"),
+        (lesson12.check_whiten, whiten_copied, "_whiten"),
+        (lesson12.check_colour, colour_rebuilt, "_colour"),
+    ):
+        with pytest.raises(AssertionError, match=f"Not yet: `{wrong.__name__}` calls stylekit's {name}"):
+            check(wrong)
+
+    def wct(content_features, style_features, strength):  # the stand-ins still serve the exercise
+        F = flat(content_features)
+        return (strength * colouring(whitening(F), flat(style_features)) + (1 - strength) * F).reshape(
+            content_features.shape
+        )
+
+    assert lesson12.check_2(wct)
+
+
 def flat(f):
     return f.flatten(2)[0]
 

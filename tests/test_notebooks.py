@@ -11,6 +11,7 @@ import types
 from pathlib import Path
 
 import pytest
+import torch
 from IPython.core.inputtransformer2 import TransformerManager
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -166,3 +167,31 @@ def test_every_expected_result_a_notebook_shows_is_shipped_small_and_every_shipp
     shipped = {p.stem: p.stat().st_size for p in (DATA / "expected").glob("*.jpg")}
     assert shown and shown == set(shipped), f"shown but not shipped, or shipped but not shown: {shown ^ set(shipped)}"
     assert max(shipped.values()) < 200_000, shipped
+
+
+def test_without_refuses_a_functions_code_however_it_is_reached_and_puts_a_profiler_back():
+    from stylekit import losses
+    from stylekit.course import Borrowed, _copy, without
+
+    image, calls = torch.rand(1, 3, 5, 6), []
+    copy = _copy(losses.tv_loss)
+
+    def profiler(frame, event, arg):
+        calls.append(event)
+
+    sys.setprofile(profiler)
+    try:
+        for answer in (
+            lambda: losses.tv_loss(image),
+            lambda: copy(image),
+            lambda: (sys.setprofile(None), copy(image)),  # the refusals switched off
+        ):
+            with pytest.raises(Borrowed), without((losses.tv_loss,), {}):
+                answer()
+            assert sys.getprofile() is profiler
+        with without((losses.tv_loss,), {}):
+            pass
+        assert sys.getprofile() is profiler
+    finally:
+        sys.setprofile(None)
+    assert torch.equal(copy(image), losses.tv_loss(image))

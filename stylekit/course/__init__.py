@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import types
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -72,14 +73,66 @@ class Borrowed(Exception):
 
 
 _OWN = {}  # (module, name) -> a copy of a lesson's private function while refused: its lesson may still call it
+_CHECKING = []  # the pieces whose answers are running (``piece``'s keys): their own fallbacks refuse meanwhile
+_SERVING = weakref.WeakKeyDictionary()  # a blank piece's copy of its fallback -> that piece's key
+_REFUSING = []  # per ``without`` running: ({id(code): (name, the lesson that may call it)}, what it refused)
+
+
+def _at_home(frame, module):
+    """Whether ``frame`` runs code of ``module``'s own file (a lesson's checks), not merely with its globals."""
+    home = sys.modules.get(module)
+    return frame.f_globals.get("__name__") == module and frame.f_code.co_filename == getattr(home, "__file__", 0)
 
 
 def _refused(*args, **kwargs):  # the code a refused function runs, with that function's own name and globals
     course, frame = __import__("sys").modules["stylekit.course"], __import__("sys")._getframe()
     key = (frame.f_globals["__name__"], frame.f_code.co_name)
-    if key in course._OWN and frame.f_back.f_globals.get("__name__") == key[0]:
+    if key in course._OWN and course._at_home(frame.f_back, key[0]):
         return course._OWN[key](*args, **kwargs)  # the check's own cases call it, not the answer
     raise course.Borrowed("stylekit's " + key[1])
+
+
+def _refusing_code(frame, event, arg):
+    """The profiler while a ``without`` runs: a call of a refused function's code through another function object
+    (a copy of it, a class's method) raises ``Borrowed``, unless a lesson's own checks make it, or the fallback of
+    a blank piece other than the one being checked serves it. What it refused is kept, so that an answer that
+    catches the refusal (CPython drops a profiler that raises) is refused all the same."""
+    if event != "call":
+        return
+    found = [(codes[id(frame.f_code)], refusals) for codes, refusals in _REFUSING if id(frame.f_code) in codes]
+    if not found:
+        return
+    (name, home), refusals = found[0]
+    caller = frame.f_back
+    if caller is not None:
+        if caller.f_code in _SWAPPED or (home and _at_home(caller, home)):
+            return  # ``_refused`` (which asked already) or the lesson's own cases
+        if caller.f_code is _SERVES:
+            served = _SERVING.get(caller.f_locals.get("function"))
+            if served is not None and served not in _CHECKING:
+                return
+    refusals.append(f"stylekit's {name}")
+    raise Borrowed(refusals[-1])
+
+
+_SWAPPED = set()  # the refusing codes ``without`` puts in refused functions
+
+
+def _codes(thing):
+    """{code: name} of what running ``thing`` runs: a function's code, a class's own methods' (stylekit's
+    classes it derives from included), named after the class."""
+    if isinstance(thing, type):
+        methods = {}
+        for klass in thing.__mro__:
+            if klass.__module__.split(".")[0] != "stylekit":
+                continue
+            for value in vars(klass).values():
+                value = getattr(value, "__func__", getattr(value, "fget", value))  # static, class, property
+                if isinstance(value, types.FunctionType):
+                    methods[value.__code__] = thing.__name__
+        return methods
+    function = getattr(thing, "__wrapped__", thing)  # functools.cache's and the like
+    return {function.__code__: thing.__name__} if isinstance(function, types.FunctionType) else {}
 
 
 @contextmanager
@@ -88,11 +141,15 @@ def without(functions, namespace, own=()):
     that does the work from one that hands it to the library. A plain function's code is swapped, so that every
     reference to it refuses (one saved in a default argument or a ``partial`` too); anything else (a class, a
     closure) is swapped by name wherever a loaded stylekit module holds it, and in ``namespace`` (the notebook's,
-    where ``from stylekit import Objective`` put one). ``own``: a lesson's private functions (its references),
-    refused to every caller but their own lesson."""
+    where ``from stylekit import Objective`` put one). A profiler refuses their code run any other way: a copy
+    of a function, a class kept under another name (its methods). ``own``: a lesson's private functions (its
+    references), refused to every caller but their own lesson."""
     codes = {f: f.__code__ for f in [*functions, *own] if isinstance(f, types.FunctionType) and not f.__closure__}
     held = {(f.__module__, f.__name__): _copy(f) for f in own if f in codes}
     named = [f for f in functions if f not in codes]
+    kept = {}  # the codes refused by id (quick to look up), kept alive meanwhile
+    for f in [*functions, *own]:
+        kept.update({code: (name, f.__module__ if f in own else None) for code, name in _codes(f).items()})
 
     def refusing(function):
         def refused(*args, **kwargs):
@@ -112,16 +169,33 @@ def without(functions, namespace, own=()):
 
     for function in codes:
         function.__code__ = _refused.__code__.replace(co_name=function.__name__)
+        _SWAPPED.add(function.__code__)
     _OWN.update(held)
     swap(stubs)
+    refusals, profiler = [], sys.getprofile()
+    _REFUSING.append(({id(code): found for code, found in kept.items()}, refusals))
+    hooked = profiler is None or callable(profiler)  # a profiler in C (cProfile's) could not be put back: kept
+    if hooked:
+        sys.setprofile(_refusing_code)
     try:
         yield
+        if hooked and sys.getprofile() is not _refusing_code and not refusals:
+            refusals.append("sys.setprofile, which switches the check's refusals off")
+    except Exception:
+        if refusals:  # the answer caught a refusal, then failed otherwise
+            raise Borrowed(refusals[0]) from None
+        raise
     finally:  # a stub a lazy import cached meanwhile (stylekit.Objective's first use) is put back too
+        if hooked:
+            sys.setprofile(profiler)
+        _REFUSING.pop()
         swap({id(stub): originals[key] for key, stub in stubs.items()})
         for function, code in codes.items():
             function.__code__ = code
         for key in held:
             _OWN.pop(key, None)
+    if refusals:  # the answer caught a refusal and went on
+        raise Borrowed(refusals[0])
 
 
 def piece(answer, problems, what, library, fallback=None):
@@ -131,23 +205,29 @@ def piece(answer, problems, what, library, fallback=None):
     answer runs with ``library`` (stylekit's functions for that piece) and the lesson's private functions (its
     references) made unavailable, so handing the work to them is refused. While the answer still raises
     NotImplementedError (the scaffold), this says "not done yet" and returns ``fallback`` (by default
-    ``library[0]``; stylekit's version with the piece's signature), which says so
-    the first time a cell below uses it; a wrong answer raises, naming what is off."""
+    ``library[0]``; stylekit's version with the piece's signature), which says so the first time a cell below
+    uses it and refuses to serve while this piece's own check runs (an answer that hands the work to it is
+    refused); a wrong answer raises, naming what is off."""
 
     lesson = problems.__module__
+    key = f"{lesson}.{problems.__qualname__}"  # which piece: the student may name the function otherwise
     own = [f for k, f in vars(sys.modules[lesson]).items() if k.startswith("_") and isinstance(f, types.FunctionType)]
     own = [f for f in own if f.__module__ == lesson]
 
     def guarded(*args, **kwargs):
-        with without(library, answer.__globals__, own):
-            return answer(*args, **kwargs)
+        _CHECKING.append(key)
+        try:
+            with without(library, answer.__globals__, own):
+                return answer(*args, **kwargs)
+        finally:
+            _CHECKING.pop()
 
     name = answer.__name__
     try:
         problem = problems(guarded)
     except NotImplementedError:
         print(f"Not done yet: fill in `{name}` above and run it again. Until then the cells below use stylekit's.")
-        return _saying(fallback or library[0], f"(`{name}` is stylekit's here: yours is not done yet)")
+        return _saying(fallback or library[0], f"(`{name}` is stylekit's here: yours is not done yet)", key, name)
     except Borrowed as borrowed:
         problem = f"`{name}` calls {borrowed}; write {what} yourself, in PyTorch"
     except Exception as error:  # the student's code failing is an answer that is off, said in one line
@@ -194,18 +274,27 @@ def _copy(function):
     return copied
 
 
-def _saying(function, note):
+def _saying(function, note, piece=None, name=None):
+    """``function``, saying ``note`` the first time it is used: a blank piece's stand-in. While the answer of
+    ``piece`` (its key) runs it refuses, naming ``name``, so that an answer cannot hand that piece's work to it."""
     if isinstance(function, types.FunctionType):  # its own code: a later check refusing the original spares it
         function = _copy(function)
+        _SERVING[function] = piece
     said = []
 
     def said_once(*args, **kwargs):
+        if piece is not None and piece in _CHECKING:
+            raise Borrowed(f"stylekit's {name}")
         if not said:
             print(note)
             said.append(True)
         return function(*args, **kwargs)
 
+    said_once.__name__ = said_once.__qualname__ = name or getattr(function, "__name__", "said_once")
     return said_once
+
+
+_SERVES = _saying(None, "").__code__  # a stand-in's code: what it calls it serves
 
 
 def show_expected(name):

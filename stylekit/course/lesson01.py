@@ -8,12 +8,12 @@ from torch import nn
 
 from ..images import load_image
 from ..samples import sample
-from ..vgg import IMAGENET, LAYERS, VGG, Preprocess
+from ..tiles import geometry
+from ..vgg import IMAGENET, LAYERS, VGG, Preprocess, pools_before, reach
 from ..weights import cached_vgg
-from . import Borrowed, check, pick, piece
+from . import Borrowed, check, pick, piece, without
 
 SIZE = pick(512, 96)  # the notebook's photo size (it imports it), so that exercise 2's check asks for its photo
-RELUS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 PROBE = 224  # exercise 3 measures on a PROBE × PROBE image, at relu5_1's position (PROBE // 32, PROBE // 32)
 
 # The cases `features` is tried on: (arch, pooling, ReLUs in place, layer names, image shape). Out of order, conv
@@ -182,14 +182,31 @@ def check_2(pair, removed):
     return check((pair, removed), right, hint)
 
 
-def _width(arch, name):
+def _layout(blocks, pool_last):
+    """A network's layer names, as stylekit.LAYERS gives VGG's: ``blocks`` convolutions (each with its ReLU) per
+    block, a pooling after each block (after the last one only if ``pool_last``)."""
+    names = []
+    for b, convs in enumerate(blocks, start=1):
+        names += [f"{kind}{b}_{i}" for i in range(1, convs + 1) for kind in ("conv", "relu")]
+        names += [f"pool{b}"] if b < len(blocks) or pool_last else []
+    return names
+
+
+# Exercise 3's networks: VGG19, VGG16 and blocks of other lengths, so that no table of VGG's widths passes.
+LAYOUTS = (LAYERS["vgg19"], LAYERS["vgg16"], _layout((1, 1, 1, 1, 1), False), _layout((3, 1, 2), True),
+           _layout((2, 4), False))  # fmt: skip
+# What a student's width may not hand the work to: stylekit's own arithmetic of what a layer sees.
+WIDTH_LIBRARY = (reach, pools_before, geometry.halo, geometry.crop_side, geometry.layout)
+
+
+def _width(layers, name):
     """The side of the square of input pixels one position of ``name`` depends on, from the other end: a position
-    at ``name`` is a cell of 2^(pools before it) pixels, and ``reach`` pixels more on each side."""
-    order = LAYERS[arch]
-    before = order[: order.index(name)]
-    cell = 2 ** sum(n.startswith("pool") for n in before)
-    reach = sum(2 ** sum(m.startswith("pool") for m in order[: order.index(n)]) for n in [*before, name] if "conv" in n)
-    return cell + 2 * reach
+    at ``name`` is a cell of 2^(poolings up to it) pixels, and each convolution up to it adds one step of its own
+    grid on each side."""
+    upto = layers[: layers.index(name) + 1]
+    grids = [2 ** sum(n.startswith("pool") for n in upto[:i]) for i in range(len(upto))]  # each layer's input grid
+    reach = sum(grid for n, grid in zip(upto, grids) if n.startswith("conv"))
+    return 2 ** sum(n.startswith("pool") for n in upto) + 2 * reach
 
 
 def _probe_gradient(x):
@@ -199,16 +216,25 @@ def _probe_gradient(x):
     return x.grad
 
 
-def check_3(widths, measured, x):
-    """``widths``: {layer: the width worked out} at relu1_1 … relu5_1 of VGG19; ``measured``: the width the
-    gradient of one relu5_1 position reaches; ``x``: the probe image, its ``.grad`` the gradient measured on."""
-    if widths is ... or measured is ...:
+def check_3(width, measured, x):
+    """``width(layers, name)``: the width worked out for the layer ``name`` of a network whose layers are, in order,
+    ``layers`` (named as stylekit.LAYERS names VGG's); ``measured``: the width the gradient of one relu5_1
+    position reaches; ``x``: the probe image, its ``.grad`` the gradient measured on."""
+    if width is ... or measured is ...:
         return check(..., None, "")
-    want = {name: _width("vgg19", name) for name in RELUS}
+    try:  # every layer of each network, worked out by the answer with stylekit's arithmetic unavailable
+        with without(WIDTH_LIBRARY, getattr(width, "__globals__", {}), [_width]):
+            widths = [[width(list(layers), name) for name in layers] for layers in LAYOUTS]
+    except NotImplementedError:
+        return check(..., None, "")
+    except Borrowed as borrowed:
+        raise AssertionError(f"Not yet: `width` calls {borrowed}; work the width out from the layers") from None
+    except Exception as error:  # the student's code failing is an answer that is off, said in one line
+        raise AssertionError(f"Not yet: `width` raised {type(error).__name__}: {error}") from None
 
     def right(answer):
         widths, measured, x = answer
-        if not isinstance(widths, dict) or set(widths) != set(RELUS) or any(widths[k] != want[k] for k in RELUS):
+        if widths != [[_width(layers, name) for name in layers] for layers in LAYOUTS]:
             return False
         grad = getattr(x, "grad", None)
         if grad is None or grad.shape != (1, 3, PROBE, PROBE):
@@ -218,10 +244,11 @@ def check_3(widths, measured, x):
         reaches = int(rows.max() - rows.min()) + 1 if len(rows) else 0
         own = _probe_gradient(x)  # max pooling's near-ties may route a little of it elsewhere: within 5 %
         same = float((grad.float() - own).norm() / own.norm()) < 0.05
-        return same and measured == reaches == want["relu5_1"]
+        return same and measured == reaches == _width(LAYERS["vgg19"], "relu5_1")
 
     hint = (
         "each 3×3 convolution widens the square by 2 steps of its grid, each 2×2 pooling by 1 step, then doubles "
-        "the grid; `measured` is how many rows of `x` get a gradient from relu5_1's centre position (channels summed)"
+        "the grid, whatever the layers; `measured` is how many rows of `x` get a gradient from relu5_1's centre "
+        "position (channels summed)"
     )
     return check((widths, measured, x), right, hint)

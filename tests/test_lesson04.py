@@ -1,10 +1,13 @@
 """Notebook 4's checks refuse plausible wrong answers: the library's own functions, autograd, and near misses."""
 
+import dataclasses
+
 import pytest
 import torch
 
 import stylekit
 from stylekit.course import lesson04
+from stylekit.result import seal
 
 
 def gram(f):
@@ -202,7 +205,8 @@ def test_autograd_is_back_after_a_check_and_a_blank_gradient_falls_back(capsys):
 
 
 class FakeResult:
-    """A run as exercise 1's check sees it: its settings, steps and image."""
+    """A run as exercise 1's check sees it: its settings, steps and image, sealed as ``stylekit.transfer`` seals a
+    run (the check refuses a record edited since)."""
 
     def __init__(self, image, steps=None, **changes):
         s = stylekit.Settings()
@@ -212,7 +216,8 @@ class FakeResult:
             "style_layers": s.style_layers, **changes,
         }  # fmt: skip
         self.steps_done = lesson04.STEPS if steps is None else steps
-        self.image = image
+        self.image, self.history = image, {"total": [1.0] * self.steps_done}
+        seal(self)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -256,6 +261,17 @@ def test_check_1_refuses_a_run_unlike_the_loops_and_a_wrong_prediction(photo, wr
         wrong_prediction(lesson04.check_1, guess, FakeResult(photo), photo)
     with pytest.raises(AssertionError, match="one letter"):
         lesson04.check_1("e", FakeResult(photo), photo)
+
+
+def test_check_1_refuses_the_run_of_same_relabelled_over_the_loops_image(photo):
+    """`ours` (β = 10) with its record edited to say β = 100 and the loop's result as its image: the settings and
+    the judged image would fit."""
+    same = dict(content_weight=lesson04.ALPHA, style_weight=lesson04.BETA, steps=lesson04.STEPS, scales=1,
+                size=lesson04.SIZE, precision="fp32", device="cpu", progress=False)  # fmt: skip
+    ours = stylekit.transfer(stylekit.sample(lesson04.PHOTO), stylekit.sample(lesson04.PAINTING), **same)
+    relabelled = dataclasses.replace(ours, image=photo, settings={**ours.settings, "style_weight": 100.0})
+    with pytest.raises(AssertionError, match="Not yet"):
+        lesson04.check_1("a", relabelled, photo)
 
 
 @pytest.fixture(scope="module")
@@ -348,10 +364,11 @@ def noise_losses(vgg, seed=0, relative=True):
     return float(((f - p) ** 2).sum() / ((p**2).sum() if relative else 2))
 
 
-def test_check_3_takes_the_right_number_and_refuses_near_misses(vgg, wrong_prediction):
+def test_check_3_takes_the_right_number_and_refuses_near_misses(vgg, wrong_prediction, forget_predictions):
     right = noise_losses(vgg)
     for prediction in ("a", "c"):
         wrong_prediction(lesson04.check_3, prediction, right)
+    forget_predictions()  # a prediction counts once: the right letter, handed in first
     assert lesson04.check_3("b", right)
     for value in (noise_losses(vgg, seed=1), noise_losses(vgg, relative=False), 1.0):
         with pytest.raises(AssertionError, match="Not yet"):

@@ -1,10 +1,15 @@
 """What a run returns: the image, every step's losses and cost, the settings that made it."""
 
+import hmac
+import json
+import secrets
 from dataclasses import dataclass, field
 
 import torch
 
 from . import images
+
+_KEY = secrets.token_bytes(32)  # this process's: no one else can make a seal that verifies, nor keep one in a file
 
 
 @dataclass
@@ -38,3 +43,28 @@ class Result:
 
     def _repr_png_(self):
         return images.png_bytes(self.image)
+
+
+def seal(made):
+    """Marks ``made`` (what ``transfer`` returns, or ``train_fast``'s model) as stylekit made it: a keyed digest of
+    what the course's checks read. Set here, not in ``__init__``: a copy with anything changed no longer verifies."""
+    made._seal = _digest(made)
+    return made
+
+
+def sealed(made):
+    """Whether ``made`` is as ``seal`` left it: its settings, history, image (or weights) and ``stopped`` unchanged."""
+    try:
+        return hmac.compare_digest(getattr(made, "_seal", b""), _digest(made))
+    except (AttributeError, TypeError, ValueError, RuntimeError):  # not a run, or a seal that is not bytes
+        return False
+
+
+def _digest(made):
+    record = json.dumps([made.settings, made.history, getattr(made, "stopped", None)], sort_keys=True, default=repr)
+    mac = hmac.new(_KEY, record.encode(), "sha256")
+    net = getattr(made, "net", None)
+    for tensor in net.state_dict().values() if net is not None else [getattr(made, "image", None)]:
+        if torch.is_tensor(tensor):
+            mac.update(str(tuple(tensor.shape)).encode() + tensor.detach().cpu().float().numpy().tobytes())
+    return mac.digest()

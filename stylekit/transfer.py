@@ -12,7 +12,7 @@ from . import colour, images, stages
 from .errors import SettingsError
 from .losses import TERMS
 from .regions import Regions
-from .result import Result
+from .result import Result, seal
 from .settings import resolve
 from .steps import Steps
 
@@ -111,7 +111,7 @@ def transfer(content, style=None, preset="default", *, mask=None, callback=None,
                 break
     if steps.ended == "interrupted" and not steps.done:
         raise KeyboardInterrupt  # before the first step: there is no image to keep
-    return Result(now.present(image.detach()).cpu(), steps.floats(), described, steps.ended, snapshots)
+    return seal(Result(now.present(image.detach()).cpu(), steps.floats(), described, steps.ended, snapshots))
 
 
 def _converged(totals, fraction):

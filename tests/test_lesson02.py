@@ -7,6 +7,7 @@ import torch
 
 import stylekit
 from stylekit.course import lesson02
+from stylekit.result import seal
 
 
 def content_loss(F, P):
@@ -117,7 +118,8 @@ def test_a_blank_loop_hands_the_lesson_one_made_of_transfer_and_says_so(vgg, cap
 
 
 class FakeResult:
-    """A run as the exercises' checks see it: its settings, steps, content loss and image."""
+    """A run as the exercises' checks see it: its settings, steps, content loss and image, sealed as
+    ``stylekit.transfer`` seals a run (the checks refuse a record edited since)."""
 
     def __init__(self, content, style=None, init="noise", pooling="max", size=lesson02.SIZE, steps=lesson02.STEPS,
                  fall=0.1, image=None):  # fmt: skip
@@ -126,6 +128,7 @@ class FakeResult:
         self.steps_done = steps
         self.history = {"content": [1.0] + [fall] * (steps - 1)}
         self.image = image
+        seal(self)
 
 
 OTHER_SIZE = 64 if lesson02.SIZE != 64 else 32
@@ -141,6 +144,29 @@ def reconstruction(layer, **changes):
 def with_image(run, image):
     """``run``'s record over another image: what a record written by hand for an image that never ran looks like."""
     return dataclasses.replace(run, image=image)
+
+
+def relabelled(run, image=None, **settings):
+    """``run`` (a real one) with its settings changed by hand, and another image: what *Five depths*' conv4_2 run
+    handed in as the exercise's looks like."""
+    return dataclasses.replace(run, image=run.image if image is None else image, settings={**run.settings, **settings})
+
+
+@pytest.fixture(scope="module")
+def conv4_2():
+    """*Five depths*' run from conv4_2 (``results[3]`` in the notebook)."""
+    return reconstruction("conv4_2")
+
+
+def test_relabelled_runs_are_refused(conv4_2):
+    noisy = torch.rand(conv4_2.image.shape, generator=torch.Generator().manual_seed(7))
+    with pytest.raises(AssertionError, match="Not yet"):
+        lesson02.check_1(relabelled(conv4_2, content_layers={"relu4_2": 1.0}), "b")
+    with pytest.raises(AssertionError, match="Not yet"):
+        lesson02.check_2(relabelled(conv4_2, content_layers={"conv5_2": 1.0}, pooling="avg"))
+    asked = dict(content_layers={"conv5_2": 1.0}, style_layers={"relu1_1": 1.0}, init="content")
+    with pytest.raises(AssertionError, match="Not yet"):
+        lesson02.check_3(relabelled(conv4_2, noisy, **asked), "b")
 
 
 def test_check_1_takes_the_run_and_the_letter_and_refuses_near_misses(wrong_prediction):

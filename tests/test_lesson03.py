@@ -7,6 +7,7 @@ import torch
 
 import stylekit
 from stylekit.course import lesson03
+from stylekit.result import seal
 
 
 def borrowed_gram(f):
@@ -91,12 +92,14 @@ def test_a_blank_piece_hands_the_lesson_stylekits_version_and_says_so(capsys):
 
 
 class FakeResult:
-    """A run as exercises 1 and 2 see it: its settings, steps and style loss."""
+    """A run as exercises 1 and 2 see it: its settings, steps and style loss, sealed as ``stylekit.transfer`` seals
+    a run (the checks refuse a record edited since)."""
 
     def __init__(self, style_layers, init="noise", size=lesson03.SIZE, steps=lesson03.STEPS, fall=0.01, content=None):
         self.settings = {"style_layers": style_layers, "content_layers": content or {}, "init": init, "size": size}
         self.steps_done = steps
         self.history = {"style": [1.0] + [fall] * (steps - 1)}
+        seal(self)
 
 
 RELU_STACK = dict.fromkeys(lesson03.RELUS, 1.0)
@@ -127,6 +130,15 @@ def test_check_1_takes_the_run_itself_not_a_record_written_for_it():
     for wrong in (dataclasses.replace(real, image=start), dataclasses.replace(real, image=torch.rand_like(start))):
         with pytest.raises(AssertionError, match="Not yet"):
             lesson03.check_1(wrong)
+    heavy = {"conv1_1": 10.0, "conv2_1": 1.0, "conv3_1": 1.0, "conv4_1": 1.0, "conv5_1": 1.0}
+    with pytest.raises(AssertionError, match="Not yet"):  # the same run relabelled as exercise 2's
+        lesson03.check_2(dataclasses.replace(real, settings={**real.settings, "style_layers": heavy}))
+    # *Stacks*' conv1_1 … conv4_1 run (the notebook's results[3]) relabelled as exercise 1's
+    conv_stack = stylekit.transfer(None, stylekit.sample("brushstrokes"), init="noise", content_layers={},
+                                   style_layers=dict.fromkeys(list(heavy)[:4], 1.0), size=lesson03.SIZE,
+                                   steps=lesson03.STEPS, progress=False, precision="fp32", device="cpu")  # fmt: skip
+    with pytest.raises(AssertionError, match="Not yet"):
+        lesson03.check_1(dataclasses.replace(conv_stack, settings={**conv_stack.settings, "style_layers": RELU_STACK}))
 
 
 def test_check_2_refuses_the_stack_with_equal_weights():

@@ -1,6 +1,7 @@
 """Notebook 4's checks refuse plausible wrong answers: the library's own functions, autograd, and near misses."""
 
 import contextlib
+import dataclasses
 import types
 
 import pytest
@@ -8,6 +9,7 @@ import torch
 
 import stylekit
 from stylekit.course import lesson04
+from stylekit.result import seal
 
 
 def gram(f):
@@ -247,7 +249,8 @@ def test_a_blank_gradients_stand_in_is_refused_as_its_own_answer_and_serves_anot
 
 
 class FakeResult:
-    """A run as exercise 1's check sees it: its settings, steps and image."""
+    """A run as exercise 1's check sees it: its settings, steps and image, sealed as ``stylekit.transfer`` seals a
+    run (the check refuses a record edited since)."""
 
     def __init__(self, image, steps=None, **changes):
         s = stylekit.Settings()
@@ -257,7 +260,8 @@ class FakeResult:
             "style_layers": s.style_layers, **changes,
         }  # fmt: skip
         self.steps_done = lesson04.STEPS if steps is None else steps
-        self.image = image
+        self.image, self.history = image, {"total": [1.0] * self.steps_done}
+        seal(self)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -301,6 +305,17 @@ def test_check_1_refuses_a_run_unlike_the_loops_and_a_wrong_prediction(photo, wr
         wrong_prediction(lesson04.check_1, guess, FakeResult(photo), photo)
     with pytest.raises(AssertionError, match="one letter"):
         lesson04.check_1("e", FakeResult(photo), photo)
+
+
+def test_check_1_refuses_the_run_of_same_relabelled_over_the_loops_image(photo):
+    """`ours` (β = 10) with its record edited to say β = 100 and the loop's result as its image: the settings and
+    the judged image would fit."""
+    same = dict(content_weight=lesson04.ALPHA, style_weight=lesson04.BETA, steps=lesson04.STEPS, scales=1,
+                size=lesson04.SIZE, precision="fp32", device="cpu", progress=False)  # fmt: skip
+    ours = stylekit.transfer(stylekit.sample(lesson04.PHOTO), stylekit.sample(lesson04.PAINTING), **same)
+    relabelled = dataclasses.replace(ours, image=photo, settings={**ours.settings, "style_weight": 100.0})
+    with pytest.raises(AssertionError, match="Not yet"):
+        lesson04.check_1("a", relabelled, photo)
 
 
 @pytest.fixture(scope="module")

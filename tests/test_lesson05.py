@@ -11,6 +11,7 @@ import torch.nn.functional as F
 import stylekit
 from stylekit.course import lesson05
 from stylekit.images import target_size
+from stylekit.result import seal
 from stylekit.settings import resolve, scale_plan
 
 
@@ -164,7 +165,8 @@ def test_a_blank_tv_loss_stand_in_or_a_copy_of_stylekits_is_refused_as_the_answe
 
 class FakeResult:
     """A run as the exercises' checks see it: its settings, per-step losses and full-size passes, and its image, as
-    ``stylekit.transfer`` would give them for ``preset`` with ``changes`` on the lesson's photo and painting."""
+    ``stylekit.transfer`` would give them for ``preset`` with ``changes`` on the lesson's photo and painting, sealed
+    as it seals a run (the checks refuse a record edited since)."""
 
     def __init__(self, preset="default", content="chelsea", steps_done=None, every_step_full=False, style_loss=0.5,
                  stopped=None, **changes):  # fmt: skip
@@ -179,6 +181,7 @@ class FakeResult:
         width, height = target_size(451, 300, s.size) if isinstance(s.size, int) else s.size
         self.image = torch.rand(1, 3, height, width)
         self.stopped = stopped
+        seal(self)
 
     @property
     def steps_done(self):
@@ -198,7 +201,19 @@ def real(preset="default", **changes):
     return stylekit.transfer(content, style, preset, progress=False, **changes)
 
 
-def test_the_right_runs_pass_and_records_written_for_them_do_not(wrong_prediction):
+@pytest.fixture(scope="module")
+def seed_model():
+    """Exercise 2's run, for real."""
+    return real("seed", size=[SIZE, SIZE], steps=lesson05.SEED_STEPS, normalization="model", save_every=5)
+
+
+@pytest.fixture(scope="module")
+def deep():
+    """Exercise 3's run, for real."""
+    return real(**DEEP)
+
+
+def test_the_right_runs_pass_and_records_written_for_them_do_not(seed_model, deep):
     smooth = real(size=SIZE, steps=SCHEDULE, tv_weight=100.0)
     assert lesson05.check_1(smooth)
     claimed = {k: [v / 10 for v in vs] if k == "total" else vs for k, vs in smooth.history.items()}
@@ -206,13 +221,23 @@ def test_the_right_runs_pass_and_records_written_for_them_do_not(wrong_predictio
     for wrong in (dataclasses.replace(smooth, history=claimed), dataclasses.replace(smooth, image=photo)):
         with pytest.raises(AssertionError, match="Not yet"):
             lesson05.check_1(wrong)
-    seed = real("seed", size=[SIZE, SIZE], steps=lesson05.SEED_STEPS, normalization="model", save_every=5)
-    deep = real(size=SIZE, steps=SCHEDULE, content_layers={"relu5_2": 1.0})
-    for letter in ("a", "c"):  # the right runs, a wrong prediction
-        wrong_prediction(lesson05.check_2, seed, letter)
-        wrong_prediction(lesson05.check_3, deep, letter)
-    assert lesson05.check_2(seed, "b")
+    assert lesson05.check_2(seed_model, "b")
     assert lesson05.check_3(deep, "b")
+
+
+def test_the_default_run_relabelled_is_refused():
+    """The default run above with its record edited to say what an exercise asks, its history claiming a last step
+    that fits: every setting would be the one asked."""
+    default = real(size=SIZE, steps=SCHEDULE)
+    h = default.history
+    smooth = dataclasses.replace(
+        default, settings={**default.settings, "tv_weight": 100.0}, history={**h, "total": h["total"][:-1] + [1e9]}
+    )
+    with pytest.raises(AssertionError, match="Not yet"):
+        lesson05.check_1(smooth)
+    deep = dataclasses.replace(default, settings={**default.settings, "content_layers": {"relu5_2": 1.0}})
+    with pytest.raises(AssertionError, match="Not yet"):
+        lesson05.check_3(deep, "b")
 
 
 @pytest.mark.parametrize(
@@ -251,6 +276,11 @@ def test_check_2_refuses_a_run_other_than_the_one_asked(wrong):
         lesson05.check_2(wrong, "b")
 
 
+@pytest.mark.parametrize("letter", ["a", "c"])
+def test_check_2_says_a_wrong_prediction_with_the_right_run(letter, wrong_prediction, seed_model):
+    wrong_prediction(lesson05.check_2, seed_model, letter)
+
+
 DEEP = dict(size=SIZE, steps=SCHEDULE, content_layers={"relu5_2": 1.0})
 
 
@@ -266,6 +296,11 @@ DEEP = dict(size=SIZE, steps=SCHEDULE, content_layers={"relu5_2": 1.0})
 def test_check_3_refuses_a_wrong_run(wrong, prediction):
     with pytest.raises(AssertionError, match="Not yet"):
         lesson05.check_3(wrong, prediction)
+
+
+@pytest.mark.parametrize("letter", ["a", "c"])
+def test_check_3_says_a_wrong_prediction_with_the_right_run(letter, wrong_prediction, deep):
+    wrong_prediction(lesson05.check_3, deep, letter)
 
 
 RATIOS = [0.1, 1, 10, 100, 1000]

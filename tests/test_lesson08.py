@@ -1,5 +1,6 @@
 """Notebook 8's checks refuse plausible wrong answers: stylekit's own histogram loss, and near misses."""
 
+import dataclasses
 import threading
 
 import pytest
@@ -7,6 +8,8 @@ import torch
 
 import stylekit
 from stylekit.course import lesson08
+from stylekit.result import seal
+from stylekit.settings import resolve
 
 
 def histogram_loss(f, s):
@@ -98,14 +101,19 @@ PHOTO_SHAPE = stylekit.load_image(stylekit.sample("chelsea"), lesson08.SIZE).sha
 
 
 class FakeRun:
-    """A run as the checks read it: its settings, history, image and whether it stopped."""
+    """A run as the checks read it: its settings (``settings``, or the default preset's at the lesson's steps with
+    ``size`` and ``changes``, on ``content`` and ``style``), its history (``done`` steps), image and whether it
+    stopped, sealed as ``stylekit.transfer`` seals a run (the checks refuse a record edited since)."""
 
-    def __init__(self, style_loss="gram", layers=None, steps=lesson08.TOTAL_STEPS, size=lesson08.SIZE, image=None,
-                 content="chelsea", style="mosaic", history=None, stopped=None):  # fmt: skip
-        self.settings = {"style_loss": style_loss, "style_layers": layers or {"relu3_1": 1.0}, "size": size}
-        self.settings |= {"content": str(stylekit.sample(content)), "style": style}
-        self.history = history or {"total": [1.0] * steps}
+    def __init__(self, style_loss="gram", layers=None, done=lesson08.TOTAL_STEPS, size=lesson08.SIZE, image=None,
+                 content="chelsea", style="mosaic", history=None, stopped=None, settings=None, **changes):  # fmt: skip
+        if settings is None:
+            changes |= {"style_loss": style_loss} | ({"style_layers": layers} if layers else {})
+            settings = resolve("default", dict(size=size, steps=lesson08.STEPS) | changes).describe()
+            settings |= {"content": str(stylekit.sample(content)), "style": style}
+        self.settings, self.history = settings, history or {"total": [1.0] * done}
         self.image, self.stopped = image, stopped
+        seal(self)
 
     @property
     def steps_done(self):
@@ -138,7 +146,7 @@ def test_check_1_takes_the_ratios_and_refuses_near_misses():
     for answer in wrong:
         with pytest.raises(AssertionError, match="Not yet"):
             lesson08.check_1(answer, runs)
-    short = {k: mosaic_run(k, i, steps=1) for i, k in enumerate(("gram", "histogram"))}  # 1-step runs
+    short = {k: mosaic_run(k, i, done=1) for i, k in enumerate(("gram", "histogram"))}  # 1-step runs
     with pytest.raises(AssertionError, match="Not yet"):
         lesson08.check_1(contrast_of(short, mosaic), short)
 
@@ -149,14 +157,31 @@ def test_check_2_refuses_other_layers_a_short_run_and_a_wrong_prediction(wrong_p
     assert lesson08.check_2(mosaic_run("mrf", 0, layers=layers), "c")
     wrong = [
         (mosaic_run("mrf", 0, layers={"relu3_1": 1.0, "relu4_1": 1.0}), "c"),  # runs["mrf"] itself
-        (mosaic_run("mrf", 0, layers=layers, steps=1), "c"),  # one step
+        (mosaic_run("mrf", 0, layers=layers, done=1), "c"),  # one step
         (mosaic_run("mrf", 0, layers=layers, size=lesson08.SIZE // 2), "c"),  # another size
         (mosaic_run("mrf", 0, layers=layers, stopped="interrupted"), "c"),  # stopped before the end
         (mosaic_run("gram", 0, layers=layers), "c"),  # the Gram loss on those layers
+        # cheaper or other runs, every other setting as asked
+        (mosaic_run("mrf", 0, layers=layers, style_scale=0.25), "c"),  # a quarter of the painting: fewer patches
+        (mosaic_run("mrf", 0, layers=layers, steps=[lesson08.TOTAL_STEPS - 1, 1]), "c"),  # most at a quarter
+        (mosaic_run("mrf", 0, layers=layers, style_weight=1.0), "c"),
+        (mosaic_run("mrf", 0, layers=layers, optimizer="adam", lr=0.02), "c"),
     ]
     for run, letter in wrong:
         with pytest.raises(AssertionError, match="Not yet"):
             lesson08.check_2(run, letter)
+
+
+def test_check_2_refuses_runs_mrf_relabelled(monkeypatch):
+    monkeypatch.setattr(lesson08, "SIZE", 64)  # the check reads the lesson's size: MRF's 3×3 patches need 64 px
+    monkeypatch.setattr(lesson08, "STEPS", 3)  # and steps: a few are enough here
+    monkeypatch.setattr(lesson08, "TOTAL_STEPS", 3)
+    chelsea, mosaic = stylekit.sample("chelsea"), stylekit.sample("mosaic")
+    mrf = stylekit.transfer(chelsea, mosaic, style_loss="mrf", style_layers={"relu3_1": 1.0, "relu4_1": 1.0},
+                            size=64, steps=lesson08.STEPS, progress=False)  # fmt: skip
+    relabelled = dataclasses.replace(mrf, settings={**mrf.settings, "style_layers": lesson08.MRF_LAYERS})
+    with pytest.raises(AssertionError, match="Not yet"):
+        lesson08.check_2(relabelled, "c")
 
 
 ASTRONAUT, TWO = stylekit.sample("astronaut"), [stylekit.sample("brushstrokes"), stylekit.sample("shards")]
@@ -168,22 +193,29 @@ def disc():
     return (((rows - h / 2) ** 2 + (columns - w / 2) ** 2) < (0.35 * min(h, w)) ** 2).float()[None, None]
 
 
-def first_step(content, styles, **kwargs):
-    """The first step of a run (its losses are what the check compares), as a whole run's fake."""
+def one_step(content, styles, **kwargs):
+    """A real run stopped after its first step."""
     stop = threading.Event()
     stop.set()
-    run = stylekit.transfer(content, styles, size=lesson08.SIZE, steps=lesson08.STEPS, stop=stop, progress=False,
-                            **kwargs)  # fmt: skip
-    history = {k: v * lesson08.TOTAL_STEPS for k, v in run.history.items()}  # as if it ran to the end
-    fake = FakeRun(history=history, image=run.image, content="astronaut", style=run.settings["style"])
-    fake.settings = run.settings
-    return fake
+    return stylekit.transfer(content, styles, size=lesson08.SIZE, steps=lesson08.STEPS, stop=stop, progress=False,
+                             **kwargs)  # fmt: skip
 
 
-def altered(run, **settings):
-    fake = FakeRun(history=dict(run.history), image=run.image, stopped=run.stopped)
-    fake.settings = run.settings | settings
-    return fake
+def padded(run):
+    """``run``'s history as if it ran to the end (the first step's losses are what the check compares)."""
+    return {k: v * lesson08.TOTAL_STEPS for k, v in run.history.items()}
+
+
+def first_step(content, styles, **kwargs):
+    """The first step of a run, as a whole run's fake (sealed)."""
+    run = one_step(content, styles, **kwargs)
+    return FakeRun(history=padded(run), image=run.image, settings=run.settings)
+
+
+def altered(run, history=None, **settings):
+    """``run`` with these settings (or history) changed, sealed: what a real run with them would give."""
+    return FakeRun(history=history or dict(run.history), image=run.image, stopped=run.stopped,
+                   settings=run.settings | settings)  # fmt: skip
 
 
 def test_check_3_takes_the_run_with_the_mask_and_refuses_runs_without_it(monkeypatch):
@@ -191,15 +223,17 @@ def test_check_3_takes_the_run_with_the_mask_and_refuses_runs_without_it(monkeyp
     mask = disc()
     right = first_step(ASTRONAUT, TWO, mask=[mask, 1 - mask])
     assert lesson08.check_3(right, mask)
-    one_step = altered(right)
-    one_step.history = {k: v[:1] for k, v in right.history.items()}
+    real = one_step(ASTRONAUT, TWO, mask=[mask, 1 - mask])
     wrong = [
+        (dataclasses.replace(real, history=padded(real), stopped=None), mask),  # one step, its history padded
         (first_step(ASTRONAUT, TWO, mask=[1 - mask, mask]), mask),  # the styles the other way round
         (first_step(ASTRONAUT, TWO), mask),  # blended: no mask at all
         (altered(right, style=[str(x) for x in TWO[::-1]]), mask),  # the two styles swapped in the list
         (altered(right, style=str(TWO[0])), mask),  # one style only
         (altered(right, content=str(stylekit.sample("chelsea"))), mask),  # another photo
-        (one_step, mask),
+        (altered(right, history={k: v[:1] for k, v in right.history.items()}), mask),  # one step
+        (altered(right, style_scale=0.5), mask),  # a smaller painting
+        (altered(right, steps=[lesson08.TOTAL_STEPS - 1, 1]), mask),  # most steps at a quarter of the size
         (right, torch.ones_like(mask)),  # no mask drawn: all white
         (right, mask[..., :-1]),  # not the astronaut's size
     ]

@@ -8,6 +8,7 @@ import torch
 
 import stylekit
 from stylekit.course import lesson09
+from stylekit.result import seal
 
 
 def training_step(net, batch_loss, photos, optimizer):
@@ -120,13 +121,15 @@ def test_a_blank_step_hands_the_lesson_one_step_of_stylekits_loop_and_says_so(ca
 
 
 class FakeModel:
-    """A trained model as the exercises' checks read it: its settings, loss record and whether it stopped."""
+    """A trained model as the exercises' checks read it: its settings, loss record and whether it stopped, sealed as
+    ``stylekit.train_fast`` seals a model (the checks refuse one changed since)."""
 
     def __init__(self, steps=lesson09.STEPS, stopped=None, net=None, **changed):
         self.settings = dict(size=lesson09.CROP, batch=4, style_weight=9.0, style_size=lesson09.STYLE_SIZE, lr=1e-3,
                              seed=0, photos=None) | changed  # fmt: skip
         self.history = {"total": [1.0] * steps, "seconds": [0.1] * steps}
         self.stopped, self.net, self.style = stopped, net, "mosaic"
+        seal(self)
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +170,7 @@ def test_check_2_takes_the_small_style_run_and_refuses_others(shipped, wrong_pre
 def test_check_3_takes_the_students_model_at_each_side_and_refuses_the_shipped_one(shipped, monkeypatch):
     monkeypatch.setattr(lesson09, "SIDES", (24, 32, 48))  # small sides: a pass of the network costs little
     torch.manual_seed(3)
-    short = stylekit.FastModel(stylekit.TransformNet(), "mosaic", FakeModel().settings, FakeModel().history)
+    short = seal(stylekit.FastModel(stylekit.TransformNet(), "mosaic", FakeModel().settings, FakeModel().history))
     photo = stylekit.sample("chelsea")
     right = {side: stylekit.stylize(short, photo, side) for side in lesson09.SIDES}
     assert lesson09.check_3(right, short)
@@ -182,3 +185,23 @@ def test_check_3_takes_the_students_model_at_each_side_and_refuses_the_shipped_o
     for at_sizes, model in wrong:
         with pytest.raises(AssertionError, match="Not yet"):
             lesson09.check_3(at_sizes, model)
+
+
+def test_a_model_changed_since_training_is_refused(monkeypatch):
+    """`short` for real (1 step on 64 px crops): its settings relabelled, or its weights replaced by the shipped
+    model's, it is not what train_fast returned."""
+    for name, value in (("CROP", 64), ("STEPS", 1), ("STYLE_SIZE", 64)):
+        monkeypatch.setattr(lesson09, name, value)
+    short = stylekit.train_fast(stylekit.sample("mosaic"), size=64, steps=1, style_size=64, progress=False)
+    assert lesson09._trained(short)
+    heavier = copy.copy(short)
+    heavier.settings = {**short.settings, "style_weight": 30}
+    with pytest.raises(AssertionError, match="Not yet"):
+        lesson09.check_1(heavier, "a")
+    small_strokes = copy.copy(short)
+    small_strokes.settings = {**short.settings, "style_size": lesson09.SMALL_STYLE}
+    with pytest.raises(AssertionError, match="Not yet"):
+        lesson09.check_2(small_strokes, "a")
+    shipped = copy.deepcopy(short)
+    shipped.net.load_state_dict(stylekit.load_fast("mosaic").net.state_dict())
+    assert not lesson09._trained(shipped)

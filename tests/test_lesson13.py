@@ -1,11 +1,15 @@
 """Notebook 13's checks refuse plausible wrong answers: stylekit's own content loss, and near misses."""
 
+import dataclasses
+import threading
+
 import pytest
 import torch
 import torch.nn.functional as nnf
 
 import stylekit
 from stylekit.course import lesson13
+from stylekit.result import seal
 
 
 def keep_content_loss(F, P, region, keep_weight):
@@ -87,11 +91,13 @@ ASTRONAUT, KANDINSKY = stylekit.sample("astronaut"), stylekit.sample("compositio
 
 
 class Relabelled:
-    """A run with its record changed by hand: its image and history kept, some settings or steps not."""
+    """A run with its record changed by hand: its image and history kept, some settings or steps not; sealed as
+    ``stylekit.transfer`` seals a run, so that the check's other tests are what refuses it (the seal alone would)."""
 
     def __init__(self, run, history=None, stopped=None, **settings):
         self.image, self.history, self.stopped = run.image, history or run.history, stopped
         self.settings = run.settings | settings
+        seal(self)
 
     @property
     def steps_done(self):
@@ -112,6 +118,10 @@ def test_check_2_takes_the_person_only_run_and_refuses_near_misses(small):
     assert lesson13.check_2(right)
     background = stylekit.transfer(ASTRONAUT, KANDINSKY, mask="background", **small)
     wave = stylekit.transfer(ASTRONAUT, stylekit.sample("great_wave"), mask="person", **small)
+    stop = threading.Event()
+    stop.set()  # the run ends after its first step
+    one_step = stylekit.transfer(ASTRONAUT, KANDINSKY, mask="person", stop=stop, **small)
+    padded = {k: v * lesson13.TOTAL_STEPS for k, v in one_step.history.items()}  # as if it ran to the end
     wrong = [
         background,  # the other region
         Relabelled(background, mask="person"),  # its record says person; its image is the background's
@@ -122,6 +132,12 @@ def test_check_2_takes_the_person_only_run_and_refuses_near_misses(small):
         Relabelled(right, size=64),  # another size
         Relabelled(right, history={k: v[:1] for k, v in right.history.items()}),  # one step
         Relabelled(right, stopped="interrupted"),  # stopped before the end
+        Relabelled(right, steps=[2, 1]),  # most steps at half the size
+        Relabelled(right, style_scale=0.5),  # a smaller painting
+        Relabelled(right, style_weight=1.0),
+        # records edited by hand, unsealed: the background's run relabelled, a 1-step run with its history padded
+        dataclasses.replace(background, settings={**background.settings, "mask": "person"}),
+        dataclasses.replace(one_step, history=padded, stopped=None),
     ]
     for run in wrong:
         with pytest.raises(AssertionError, match="Not yet"):

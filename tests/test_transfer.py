@@ -1,3 +1,5 @@
+import copy
+import dataclasses
 import threading
 import warnings
 
@@ -10,6 +12,7 @@ from stylekit.device import pick_dtype
 from stylekit.judge import judge
 from stylekit.losses import TERMS
 from stylekit.measure import HostReads
+from stylekit.result import sealed
 from stylekit.settings import scale_plan
 from stylekit.vgg import VGG
 from stylekit.weights import cached_vgg
@@ -60,6 +63,31 @@ def test_strong_preset_trades_content_for_style():
     }
     assert scores["strong"]["style"] < 0.75 * scores["default"]["style"]
     assert scores["strong"]["content"] > 1.3 * scores["default"]["content"]
+
+
+def test_a_result_is_sealed_as_transfer_made_it_and_a_copy_changed_since_is_not(photo, texture):
+    """The course's checks tell a run from its record edited by hand: ``transfer`` seals what it returns."""
+    result = transfer(photo, texture, steps=2, **TINY)
+    assert sealed(result) and sealed(copy.deepcopy(result))
+    h = result.history
+    edited = [
+        dataclasses.replace(result, settings={**result.settings, "tv_weight": 100.0}),  # relabelled
+        dataclasses.replace(result, history={**h, "total": h["total"][:-1] + [1e9]}),
+        dataclasses.replace(result, image=result.image.flip(-1)),  # another image
+        dataclasses.replace(result, stopped="stopped"),
+        dataclasses.replace(result),  # a copy made by hand, nothing changed: not what transfer returned either
+    ]
+    assert not any(sealed(r) for r in edited)
+    for change in (
+        lambda r: r.settings.update(style_weight=100.0),
+        lambda r: r.history["total"].append(0.0),  # a step that never ran
+        lambda r: r.image.mul_(0.5),
+        lambda r: setattr(r, "settings", {**r.settings, "size": 64}),
+    ):
+        mutated = copy.deepcopy(result)
+        change(mutated)
+        assert not sealed(mutated)
+    assert not sealed(None) and not sealed(object())
 
 
 def test_content_reconstruction_from_noise_without_style(photo):

@@ -16,6 +16,7 @@ import torch
 from .. import stages
 from ..errors import need
 from ..images import to_pil
+from ..result import sealed
 from ..samples import DATA
 from ..settings import Settings
 
@@ -238,14 +239,27 @@ def piece(answer, problems, what, library, fallback=None):
     return answer
 
 
+def forged(made, by="stylekit.transfer"):
+    """A line when ``made`` is not what ``by`` returned, as it returned it, else None. ``transfer`` and
+    ``train_fast`` seal what they return (``result.seal``: a digest keyed by this process's secret over the settings,
+    the history, the image or the weights), so that a run relabelled with ``dataclasses.replace``, a setting or a
+    history set by hand, another image or a record written from scratch is told from the run asked for."""
+    if sealed(made):
+        return None
+    return f"it is not what {by} returned, as it returned it: hand in the run itself, its record unedited"
+
+
 def loss_problem(result, content, style, mask=None):
     """What is off between a run's image and its record, or None: the check scores ``result.image`` with its own
     objective (the run's settings at its last scale, fp32 on the CPU). From the photo, the image should score about
     the loss the history ends at (up to 5×: the history's last loss is the step's before it). From noise, the
     pixels wander outside [0, 1] and the clipped image scores well above the history, so there it should score
-    below half of the start's. Either way it is not the start itself. A record written by hand, or an image that is
-    not the run's, does not pass. ``content``, ``style`` and ``mask`` are the lesson's inputs, as ``transfer`` took
-    them."""
+    below half of the start's. Either way it is not the start itself. First of all it is what ``transfer`` returned,
+    unchanged (``forged``): a record written or edited by hand, or an image that is not the run's, does not pass.
+    ``content``, ``style`` and ``mask`` are the lesson's inputs, as ``transfer`` took them."""
+    problem = forged(result)
+    if problem:
+        return problem
     image, history = getattr(result, "image", None), getattr(result, "history", None)
     if not torch.is_tensor(image) or not isinstance(history, dict) or not history.get("total"):
         return "it should be what stylekit.transfer returns"

@@ -12,7 +12,7 @@ from ..judge import AXES, judge, judge_targets
 from ..samples import sample
 from ..transfer import make_optimizer, optimise, take_step, transfer
 from ..weights import cached_vgg
-from . import Borrowed, check, pick, piece, predicted, without
+from . import Borrowed, check, forged, pick, piece, predicted, without
 from .lesson03 import _gram
 
 SIZE, STEPS = pick(256, 64), pick(100, 20)  # the notebook's (it imports them), so that the checks ask for its run
@@ -227,10 +227,14 @@ def _verdict(answers, find_problem, prediction=None):
 
 
 def _ran(result, hint, **asked):
-    """What is off in a run (a ``Result``) against the settings asked and the lesson's steps, or None."""
+    """What is off in a run (a ``Result``, as stylekit.transfer returned it) against the settings asked and the
+    lesson's steps, or None."""
     s = getattr(result, "settings", None)
     if not isinstance(s, dict) or not hasattr(result, "steps_done"):
         return f"{hint}: a stylekit.transfer result"
+    forgery = forged(result)
+    if forgery:
+        return forgery
     wrong = [k for k, v in asked.items() if s.get(k) != v]
     if wrong:
         return f"{hint}: check {', '.join(wrong)}"

@@ -8,7 +8,7 @@ import torch
 from .. import images, losses
 from ..samples import sample
 from ..settings import PRESETS, resolve, scale_plan
-from . import check, loss_problem, pick, piece, predicted
+from . import check, forged, loss_problem, pick, piece, predicted
 
 SIZE, STEPS = pick(192, 64), pick(100, 15)  # the notebook's (it imports them), so that the checks ask for its runs
 SCHEDULE = pick(list(PRESETS["default"].steps), [8, 4])  # the default preset's steps per scale, coarse to fine
@@ -144,10 +144,13 @@ def scales_run(result):
 
 def run_problem(result, asked, preset, **changes):
     """What is off in ``result`` against the run of ``preset`` with ``changes`` on the lesson's photo and painting
-    (``asked`` says that run in words, for the hint), or None: every setting that decides the image, the inputs,
-    the steps actually run, scale by scale, and the image's size."""
+    (``asked`` says that run in words, for the hint), or None: the run as stylekit.transfer returned it, every
+    setting that decides the image, the inputs, the steps actually run, scale by scale, and the image's size."""
     if not all(hasattr(result, k) for k in ("settings", "history", "image")):
         return f"it should be what stylekit.transfer returns: {asked}"
+    forgery = forged(result)
+    if forgery:
+        return forgery
     want, got = resolve(preset, changes), result.settings
     for key, value in want.describe().items():
         if key not in IGNORED and _plain(got.get(key)) != _plain(value):

@@ -8,8 +8,9 @@ from .. import losses
 from ..beyond_gram import HistogramLoss
 from ..images import load_image
 from ..samples import sample
-from ..settings import PRESETS
-from . import check, pick, piece, predicted
+from ..settings import PRESETS, resolve
+from . import check, forged, pick, piece, predicted
+from .lesson05 import IGNORED, _plain
 
 SIZE, STEPS = pick(256, 64), pick(PRESETS["default"].steps, 12)  # the notebook's (it imports them)
 TOTAL_STEPS = sum(STEPS) if isinstance(STEPS, (list, tuple)) else STEPS  # a run's steps_done when it ran to the end
@@ -83,17 +84,25 @@ def _mosaic_at(image):
     return load_image(sample("mosaic"), [image.shape[-1], image.shape[-2]])  # [width, height]: the photo's
 
 
+def _as_asked(run, **changes):
+    """Whether ``run`` is as stylekit.transfer returned it, with every setting that decides the image the default
+    preset's with ``changes`` at the lesson's size and steps (β, the steps of each scale, style_scale, the optimiser
+    …), run to the end."""
+    if forged(run):
+        return False
+    want = resolve("default", dict(size=SIZE, steps=STEPS) | changes).describe()
+    asked = all(_plain(run.settings.get(k)) == _plain(v) for k, v in want.items() if k not in IGNORED)
+    return asked and run.steps_done == TOTAL_STEPS and run.stopped is None
+
+
 def _ran(result, style_loss, style_layers=None):
-    """A whole run of the lesson (its size and steps, chelsea against the mosaic) with this loss."""
-    s = result.settings
+    """A whole run of the lesson (its size and steps, chelsea against the mosaic) with this loss (and these style
+    layers; None: the preset's)."""
+    layers = {} if style_layers is None else {"style_layers": style_layers}
     return (
-        s["style_loss"] == style_loss
-        and (style_layers is None or s["style_layers"] == style_layers)
-        and str(s.get("content", "")).endswith("content_chelsea.jpg")
-        and str(s.get("style", "")).endswith("style_mosaic.jpg")
-        and s["size"] == SIZE
-        and result.steps_done == TOTAL_STEPS
-        and result.stopped is None
+        _as_asked(result, style_loss=style_loss, **layers)
+        and str(result.settings.get("content", "")).endswith("content_chelsea.jpg")
+        and str(result.settings.get("style", "")).endswith("style_mosaic.jpg")
     )
 
 
@@ -125,7 +134,7 @@ def check_2(shallow_mrf, letter):
 
     hint = (
         "`runs['mrf']`'s call with style_layers relu2_1, relu3_1 and relu4_1 (weight 1 each), run to the end at "
-        "SIZE and STEPS"
+        "SIZE and STEPS, the preset's other settings as they are"
     )
     return check(shallow_mrf, lambda run: _ran(run, "mrf", MRF_LAYERS), hint, prediction=(first, "c"))
 
@@ -161,11 +170,9 @@ def check_3(own, mask):
             return False
         s = run.settings
         asked = (
-            str(s.get("content", "")) == str(astronaut)
+            _as_asked(run)
+            and str(s.get("content", "")) == str(astronaut)
             and s.get("style") == [str(x) for x in two]
-            and s["size"] == SIZE
-            and run.steps_done == TOTAL_STEPS
-            and run.stopped is None
             and tuple(run.image.shape) == tuple(shape)
         )
         if not asked:
@@ -177,6 +184,6 @@ def check_3(own, mask):
     hint = (
         "mask: (1, 1, H, W), the astronaut's H × W at SIZE, values in [0, 1], between 10 % and 90 % of it white; "
         "the run: the astronaut with the two styles of `two` in their order, placed by [mask, 1 - mask], at SIZE "
-        "and STEPS, run to the end"
+        "and STEPS with the default preset, run to the end"
     )
     return check((own, mask), right, hint)

@@ -7,8 +7,9 @@ import torch
 from .. import losses
 from ..images import load_image
 from ..samples import sample
-from ..settings import PRESETS
-from . import check, loss_problem, pick, piece, predicted
+from ..settings import PRESETS, resolve
+from . import check, forged, loss_problem, pick, piece, predicted
+from .lesson05 import IGNORED, _plain
 
 SIZE, STEPS = pick(256, 64), pick(PRESETS["default"].steps, [4, 2])  # the notebook's (it imports them)
 TOTAL_STEPS = sum(STEPS) if isinstance(STEPS, (list, tuple)) else STEPS  # a run's steps_done when it ran to the end
@@ -109,16 +110,16 @@ def check_2(only_person):
     astronaut, painting = sample("astronaut"), sample("composition_vii")
 
     def right(run):
-        s = getattr(run, "settings", None)
-        if not isinstance(s, dict) or not torch.is_tensor(getattr(run, "image", None)):
+        if forged(run):  # as stylekit.transfer returned it
             return False
-        photo = load_image(astronaut, SIZE)
+        s, photo = run.settings, load_image(astronaut, SIZE)
+        preset = resolve("default", dict(size=SIZE, steps=STEPS)).describe()  # every setting that decides the image
         asked = (
-            str(s.get("content", "")) == str(astronaut)
+            all(_plain(s.get(k)) == _plain(v) for k, v in preset.items() if k not in IGNORED)
+            and str(s.get("content", "")) == str(astronaut)
             and str(s.get("style", "")) == str(painting)
             and s.get("mask") == "person"
             and s.get("segmentation")  # the run found the person itself, and says what found it
-            and s["size"] == SIZE
             and run.steps_done == TOTAL_STEPS
             and run.stopped is None
             and tuple(run.image.shape) == tuple(photo.shape)

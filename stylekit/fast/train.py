@@ -15,6 +15,7 @@ from .. import images, training
 from ..device import pick_device, pick_dtype
 from ..losses import TERMS, Objective
 from ..photos import read_photos
+from ..result import seal
 from ..settings import PRESETS, Settings, option
 from ..weights import cached_vgg
 from .model import THUMBNAIL, FastModel, read_model
@@ -88,7 +89,7 @@ def train_fast(style, photos=None, *, checkpoint=None, progress=True, stop=None,
         )
     model.net.eval()
     model.stopped = stopped
-    return model
+    return seal(model)  # the course's checks tell it from a model whose record was changed since
 
 
 def _style_image(style, style_size, device):

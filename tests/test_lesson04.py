@@ -354,16 +354,28 @@ def adam_loop(vgg):
 
 
 def answers(adam_loop, lbfgs_steps=4, lr=0.02):
-    """A right gatys_adam and a history and step count that fit it (the history's first two losses Adam's)."""
-    first = list(lesson04._stylekit_adam(lr, 3, lesson04.SIZE)[0][:2])  # the runs the check itself makes
-    adam_history = first + [first[-1] * 0.5] * (lesson04.STEPS - 2)
-    plain_history = [first[0], *[adam_history[-1] * (1 + 0.1 * k) for k in range(lbfgs_steps - 1, 0, -1)]]
+    """A right gatys_adam, Adam's losses for STEPS steps (the check's own run) and a step count that fits an
+    L-BFGS history made to cross Adam's last loss after ``lbfgs_steps`` steps."""
+    adam_history = list(lesson04._stylekit_adam(lr, lesson04.STEPS, lesson04.SIZE)[0])
+    start = lesson04._stylekit_adam(0.02, lesson04.STEPS, lesson04.SIZE)[0][0]  # the photo's loss: any rate's
+    plain_history = [start, *[adam_history[-1] * (1 + 0.1 * k) for k in range(lbfgs_steps - 1, 0, -1)]]
     plain_history += [adam_history[-1] * 0.9] * (lesson04.STEPS - len(plain_history))
     return adam_loop, adam_history, lbfgs_steps, plain_history
 
 
 def test_check_2_takes_a_right_loop(adam_loop):
     assert lesson04.check_2(*answers(adam_loop))
+
+
+def test_check_2_takes_the_loops_own_history(adam_loop):
+    """The loop sums in another order than stylekit: its whole run drifts a little from the check's, within DRIFT."""
+    content, style = (
+        stylekit.load_image(stylekit.sample(k), lesson04.SIZE) for k in (lesson04.PHOTO, lesson04.PAINTING)
+    )
+    _, history = adam_loop(content, style, lesson04.STEPS)
+    plain_history = answers(adam_loop)[3]
+    lbfgs_steps = next(n for n, loss in enumerate(plain_history) if loss <= history[-1])
+    assert lesson04.check_2(adam_loop, history, lbfgs_steps, plain_history)
 
 
 def wrapper(content, style, steps, lr=0.02):  # stylekit's Adam, not a loop of one's own
@@ -380,8 +392,7 @@ def wrapper(content, style, steps, lr=0.02):  # stylekit's Adam, not a loop of o
         lambda loop: lambda c, s, steps, lr=0.02: loop(c, s, steps, lr, count=lambda n: n - 1),  # a step short
         lambda loop: lambda c, s, steps, lr=0.02: loop(c, s, steps, lr, after=True),  # the loss after each step
         lambda loop: lambda c, s, steps, lr=0.02: (c * 0.5, loop(c, s, steps, lr)[1]),  # the losses, not the image
-        lambda loop: lambda c, s, steps, lr=0.02: (loop(c, s, steps - 1, lr)[0], loop(c, s, steps, lr)[1]),  # the
-        # image before the last step
+        lambda loop: lambda c, s, steps, lr=0.02: (loop(c, s, steps - 1, lr)[0], loop(c, s, steps, lr)[1]),  # a step
     ],
 )
 def test_check_2_refuses_a_loop_other_than_the_one_asked(adam_loop, wrong):
@@ -392,11 +403,20 @@ def test_check_2_refuses_a_loop_other_than_the_one_asked(adam_loop, wrong):
 
 def test_check_2_refuses_a_history_or_count_that_does_not_fit(adam_loop):
     loop, adam_history, lbfgs_steps, plain_history = answers(adam_loop)
+    # Adam's first two losses, then anything: here the L-BFGS run's last, which makes lbfgs_steps the last step.
+    made_up = adam_history[:2] + [plain_history[-1]] * (lesson04.STEPS - 2)
+    slower = [loss * (1 + 0.3 * n / lesson04.STEPS) for n, loss in enumerate(adam_history)]  # ends 30 % higher
     for wrong in (
         (loop, adam_history, lbfgs_steps + 1, plain_history),  # one step late
         (loop, adam_history, lbfgs_steps - 1, plain_history),
         (loop, adam_history[:-1], lbfgs_steps, plain_history),  # a step short
         (*answers(adam_loop, lr=0.05)[:3], plain_history),  # another rate
+        (loop, made_up, lesson04.STEPS - 1, plain_history),
+        (loop, made_up, lbfgs_steps, plain_history),
+        (loop, slower, lbfgs_steps, plain_history),
+        (loop, [h * 1.05 for h in adam_history], lbfgs_steps, plain_history),  # every loss 5 % off
+        (loop, adam_history, 0, [0.0] * lesson04.STEPS),  # an L-BFGS history written for the answer
+        (loop, adam_history, 0, [adam_history[-1]] * lesson04.STEPS),
     ):
         with pytest.raises(AssertionError, match="Not yet"):
             lesson04.check_2(*wrong)
@@ -410,10 +430,11 @@ def noise_losses(vgg, seed=0, relative=True):
     return float(((f - p) ** 2).sum() / ((p**2).sum() if relative else 2))
 
 
-def test_check_3_takes_the_right_number_and_refuses_near_misses(vgg, wrong_prediction):
+def test_check_3_takes_the_right_number_and_refuses_near_misses(vgg, wrong_prediction, forget_predictions):
     right = noise_losses(vgg)
     for prediction in ("a", "c"):
         wrong_prediction(lesson04.check_3, prediction, right)
+    forget_predictions()  # the wrong letters above were kept: a prediction counts once
     assert lesson04.check_3("b", right)
     for value in (noise_losses(vgg, seed=1), noise_losses(vgg, relative=False), 1.0):
         with pytest.raises(AssertionError, match="Not yet"):

@@ -303,7 +303,7 @@ def test_check_3_says_a_wrong_prediction_with_the_right_run(letter, wrong_predic
     wrong_prediction(lesson05.check_3, deep, letter)
 
 
-RATIOS = [0.1, 1, 10, 100, 1000]
+RATIOS = lesson05.RATIOS  # the notebook's strip
 STRIP = [FakeResult(size=SIZE, steps=SCHEDULE, style_weight=r, style_loss=1 / (2 + math.log10(r))) for r in RATIOS]
 STRONG = dict(size=lesson05.STRONG_SIZE, steps=lesson05.STRONG_STEPS)
 LOSSES = {r: run.history["style"][-1] for r, run in zip(RATIOS, STRIP)}
@@ -320,6 +320,12 @@ def test_check_4_takes_the_right_answer_and_refuses_guesses():
             lesson05.check_4(strong, losses, guess, strip)
     with pytest.raises(AssertionError, match="Not yet"):  # the strip as a record written for it
         lesson05.check_4(strong, LOSSES, closest, STRIP)
+    # Part of the strip, where the closest β/α is the one run's or one of two: `strip = [default]`, say.
+    for part in ([strip[2]], strip[:2], [strip[2]] * len(RATIOS), strip[:-1]):
+        kept = {run.settings["style_weight"]: run.history["style"][-1] for run in part}
+        nearest = min(kept, key=lambda r: abs(kept[r] - strong.history["style"][-1]))
+        with pytest.raises(AssertionError, match="Not yet"):
+            lesson05.check_4(strong, kept, nearest, part)
 
 
 def test_check_4_refuses_misplaced_losses():

@@ -8,26 +8,30 @@ from stylekit.course import lesson06
 
 
 class FakeResult:
-    """A grid run as exercise 1 sees it: its image, lr and steps."""
+    """A grid run as exercises 1 and 2 see it: its image, settings and steps."""
 
-    def __init__(self, image, lr, steps):
-        self.image, self.settings, self.steps_done = image, {"lr": lr}, steps
+    def __init__(self, image, arch, alpha, beta, lr, steps=None):
+        self.image, self.steps_done = image, lesson06.STEPS if steps is None else steps
+        self.settings = {"model": arch, "content_weight": alpha, "style_weight": beta, "lr": lr, "size": lesson06.SIZE}
+
+
+def fake_grid(images, archs=("vgg19",)):
+    """The grid's runs, labelled as the notebook labels them, with ``images`` in turn."""
+    settings = [(arch, *setting) for arch in archs for setting in lesson06.SETTINGS]
+    return {lesson06.label(*s): FakeResult(image, *s) for s, image in zip(settings, images)}
 
 
 @pytest.fixture(scope="module")
 def grid():
     g = torch.Generator().manual_seed(6)
     photo = torch.rand(1, 3, 16, 16, generator=g)
-    runs = {
-        f"lr {lr:g}": FakeResult((photo + 0.05 * k * torch.randn(photo.shape, generator=g)).clamp(0, 1), lr, 120)
-        for k, lr in enumerate((0.01, 0.007, 0.04, 0.004), start=1)
-    }
-    return runs, photo
+    images = [(photo + 0.05 * k * torch.randn(photo.shape, generator=g)).clamp(0, 1) for k in range(1, 9)]
+    return fake_grid(images), photo
 
 
 def right_1(runs, photo):
     travelled = {label: float((r.image - photo).abs().mean()) for label, r in runs.items()}
-    return travelled, {label: r.settings["lr"] * 120 for label, r in runs.items()}
+    return travelled, {label: r.settings["lr"] * lesson06.STEPS for label, r in runs.items()}
 
 
 def test_check_1_takes_the_right_dicts(grid, capsys):
@@ -53,12 +57,42 @@ def test_check_1_refuses_near_misses(grid, miss):
         lesson06.check_1(travelled, budget, *grid)
 
 
+def other_grids(runs):
+    """Grids other than the notebook's: the answers that fit them must not pass."""
+    first, *_ = runs
+    yield {}  # nothing run: empty answers fit it
+    yield {first: runs[first]}  # one run of the grid
+    yield {k: r for k, r in runs.items() if k != first}  # a setting left out
+    yield {k.replace("vgg19", "run"): r for k, r in runs.items()}  # labels of one's own
+    images = [r.image for r in runs.values()]
+    yield {**runs, **dict(list(fake_grid(images, ("vgg16",)).items())[:2])}  # half of VGG16's column
+    yield {k: FakeResult(r.image, *list(r.settings.values())[:4], steps=1) for k, r in runs.items()}  # a step each
+    yield dict(zip(runs, list(runs.values())[::-1]))  # each label on another setting's run
+
+
+@pytest.mark.parametrize("which", range(7))
+def test_check_1_and_2_refuse_another_grid(grid, which):
+    runs, photo = grid
+    other = list(other_grids(runs))[which]
+    with pytest.raises(AssertionError, match="Not yet"):
+        lesson06.check_1(*right_1(other, photo), other, photo)
+    content, style = stylekit.sample("chelsea"), stylekit.sample("brushstrokes")
+    with pytest.raises(AssertionError, match="Not yet"):  # refused before anything is judged
+        lesson06.check_2(list(other), list(other), other, content, style)
+
+
+def test_both_networks_columns_pass(grid):
+    runs, photo = grid
+    both = fake_grid([r.image for r in runs.values()] * 2, ("vgg19", "vgg16"))
+    assert lesson06.check_1(*right_1(both, photo), both, photo)
+
+
 @pytest.fixture(scope="module")
 def judged_grid():
     """Four small images between a photo and a painting, judged as exercise 2 judges them."""
     content, style = stylekit.sample("chelsea"), stylekit.sample("brushstrokes")
     photo, painting = stylekit.load_image(content, [48, 48]), stylekit.load_image(style, [48, 48])
-    runs = {f"mix {t:g}": FakeResult(torch.lerp(photo, painting, t), 0.01, 10) for t in (0.1, 0.6, 0.3, 0.9)}
+    runs = fake_grid(torch.lerp(photo, painting, t) for t in (0.1, 0.6, 0.3, 0.9))
     scores = {label: lesson06._judged(r.image, content, style) for label, r in runs.items()}  # judged once
     return runs, content, style, scores
 
@@ -86,11 +120,12 @@ def shares():
     return content, style, lesson06._shares(content, style, lesson06.SIZE, "original")
 
 
-def test_check_3_takes_the_shares_and_refuses_near_misses(shares, wrong_prediction):
+def test_check_3_takes_the_shares_and_refuses_near_misses(shares, wrong_prediction, forget_predictions):
     content, style, right = shares
     holder = max(right, key=right.get)
     for letter in ("a", "c"):
         wrong_prediction(lesson06.check_3, letter, right, holder, content, style, "original")
+    forget_predictions()  # the wrong letters above were kept: a prediction counts once
     assert lesson06.check_3("b", right, holder, content, style, "original")
     vgg = stylekit.weights.cached_vgg("vgg19", "original", "avg")  # the check's own network, loaded once
     photo, painting = stylekit.load_image(content, lesson06.SIZE), stylekit.load_image(style, max(lesson06.SIZE))

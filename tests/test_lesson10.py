@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import shutil
 
 import pytest
 import torch
@@ -221,10 +222,45 @@ def error_of(run, frames):
     return flow.temporal_error(list(zip(styled[:, None], frames[:, None])))
 
 
-def test_check_1_takes_a_run_without_the_loss_and_its_error(tmp_path, frames):
-    styled = (frames + 0.1 * torch.rand_like(frames)).clamp(0, 1)  # stands for the styled frames
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory, frames):
+    """The clip styled for real as the notebook styles it (small in fast mode): the input frames' folder, the work
+    folder, the run with the temporal loss and the one without."""
+    work = tmp_path_factory.mktemp("video")
+    source = work / "input"
+    source.mkdir()
+    for i, frame in enumerate(frames, start=1):
+        stylekit.save_png(frame[None], source / f"{i:06d}.png")
+    common = dict(size=lesson10.SIZE, steps_first=lesson10.STEPS_FIRST, progress=False)
+    held = stylekit.video(source, stylekit.sample("mosaic"), work / "held", **common)
+    free = stylekit.video(source, stylekit.sample("mosaic"), work / "no-loss", temporal_weight=0, **common)
+    return source, work, held, free, common
+
+
+def test_check_1_takes_a_run_without_the_loss_and_its_error(videos, frames):
+    *_, free, _ = videos
+    assert lesson10.check_1(free, error_of(free, frames))
+
+
+def test_check_1_refuses_the_lessons_run_resumed_without_the_loss(videos, frames):
+    """The temporal run's frames copied into a folder, then stylekit.video with temporal_weight=0 there: it writes
+    the settings asked for and styles nothing, keeping the frames it finds."""
+    source, work, held, _, common = videos
+    resumed = work / "resumed"
+    resumed.mkdir()
+    for png in sorted(held.output.glob("[0-9]*.png")):
+        shutil.copy(png, resumed / png.name)
+    run = stylekit.video(source, stylekit.sample("mosaic"), resumed, temporal_weight=0, **common)
+    assert run.seconds == []  # nothing styled: every frame was found
+    with pytest.raises(AssertionError, match="Not yet"):
+        lesson10.check_1(run, error_of(run, frames))
+
+
+def test_check_1_refuses_frames_no_run_styled(tmp_path, frames):
+    styled = (frames + 0.1 * torch.rand_like(frames)).clamp(0, 1)  # the photo, with noise: a record of its own
     run = made(tmp_path / "no-loss", styled)
-    assert lesson10.check_1(run, error_of(run, frames))
+    with pytest.raises(AssertionError, match="Not yet"):
+        lesson10.check_1(run, error_of(run, frames))
 
 
 @pytest.mark.parametrize(

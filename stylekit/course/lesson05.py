@@ -17,6 +17,7 @@ SEED_STEPS, SEED_EVERY = pick(400, 15), pick(100, 5)  # the seed preset's run: i
 # VGG needs (stylekit then gives its steps to the next scale), so fast mode runs this one a little larger.
 STRONG_SIZE, STRONG_STEPS = pick(SIZE, 96), pick(PRESETS["strong"].steps, [8, 4, 2])
 CONTENT, STYLE = "chelsea", "brushstrokes"
+RATIOS = (0.1, 1.0, 10.0, 100.0, 1000.0)  # the trade-off strip's β/α (the notebook's `ratios`), α = 1
 # Settings that do not decide the image: a run may differ from the one asked for in these.
 IGNORED = {"save_every"}
 
@@ -220,13 +221,14 @@ def check_4(strong, style_losses, closest, strip):
     asked = "the strong preset at STRONG_SIZE with STRONG_STEPS"
     problem = run_problem(strong, asked, "strong", size=STRONG_SIZE, steps=STRONG_STEPS)
     finals = {}
-    for run in strip:
+    for run in strip if isinstance(strip, (list, tuple)) else ():
         beta = run.settings.get("style_weight") if hasattr(run, "settings") else None
         strip_problem = run_problem(run, "", "default", size=SIZE, steps=SCHEDULE, style_weight=beta or 0.0)
         if beta is None or strip_problem:
-            problem = problem or "give the check `strip`, the trade-off strip above, as it is"
             break
         finals[float(beta)] = run.history["style"][-1]
+    if sorted(finals) != sorted(RATIOS) or len(strip) != len(RATIOS):  # every β/α of the strip, each run once
+        problem = problem or "give the check `strip`, the trade-off strip above, as it is"
     if problem is None:
         given = {float(k): float(v) for k, v in style_losses.items()} if isinstance(style_losses, dict) else {}
         right_losses = set(given) == set(finals) and all(math.isclose(given[k], finals[k]) for k in finals)

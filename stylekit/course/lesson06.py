@@ -16,10 +16,41 @@ SIZE = pick([300, 300], [64, 64])  # the thesis's size
 STEPS = pick(4000 if torch.cuda.is_available() else 120, 10)  # the grid's Adam steps: the thesis's 4000 on a GPU
 EXPERIMENT_SIZE, EXPERIMENT_STEPS, EVERY = pick(128, 32), pick(400, 4), pick(20, 2)  # step, steps or balance?
 STYLE = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")  # the thesis's style layers (VGG19), w_l 0.2 each
+SETTINGS = ((100, 1e8, 0.01), (200, 1e6, 0.007), (1000, 1e6, 0.04), (8, 70, 0.004))  # chapter 5's (α, β, lr)
+ARCHS = ("vgg19", "vgg16")  # the grid's networks: VGG19 runs everywhere, VGG16 where torchvision's weights are
+
+
+def label(arch, alpha, beta, lr):
+    """A grid run's label, as the notebook's grid names it."""
+    return f"{arch} α {alpha:g} β {beta:g} lr {lr:g}"
 
 
 def _mean_distance(image, photo):
     return float((image.double() - photo.double()).abs().sum() / image.numel())
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value  # a size given as a tuple is the same size
+
+
+def grid_problem(runs):
+    """What is off in ``runs`` against the notebook's grid, or None: every setting of chapter 5 for VGG19 and, when
+    it ran, for VGG16, each the run its label names, for STEPS steps at SIZE."""
+    if not isinstance(runs, dict) or not runs:
+        return "give the check `runs`, the grid above, as it is"
+    ran = [arch for arch in ARCHS if arch == "vgg19" or any(str(k).startswith(arch + " ") for k in runs)]
+    wanted = {label(arch, *setting): (arch, *setting) for arch in ran for setting in SETTINGS}
+    if set(runs) != set(wanted):
+        return "give the check `runs`, the grid above, as it is: every label, each setting of each network"
+    for name, (arch, alpha, beta, lr) in wanted.items():
+        r = runs[name]
+        s = getattr(r, "settings", None)
+        asked = {"model": arch, "content_weight": alpha, "style_weight": beta, "lr": lr, "size": SIZE}
+        if not isinstance(s, dict) or any(_plain(s.get(k)) != v for k, v in asked.items()):
+            return f"the run labelled {name!r} is not the one its label names: give the check the grid above"
+        if getattr(r, "steps_done", None) != STEPS or not torch.is_tensor(getattr(r, "image", None)):
+            return f"the run labelled {name!r} did not run the grid's STEPS steps"
+    return None
 
 
 def check_1(travelled, budget, runs, photo):
@@ -27,9 +58,11 @@ def check_1(travelled, budget, runs, photo):
     if travelled is ... or budget is ...:
         return check(..., None, "")
 
+    grid = grid_problem(runs)
+
     def right(answer):
         travelled, budget = answer
-        if not isinstance(travelled, dict) or not isinstance(budget, dict) or set(travelled) != set(runs):
+        if grid or not isinstance(travelled, dict) or not isinstance(budget, dict) or set(travelled) != set(runs):
             return False
         if set(budget) != set(runs):
             return False
@@ -40,7 +73,7 @@ def check_1(travelled, budget, runs, photo):
         return True
 
     hint = "one entry per label of `runs`: the mean of |image − photo| over every pixel and channel, and lr × STEPS"
-    return check((travelled, budget), right, hint)
+    return check((travelled, budget), right, grid or hint)
 
 
 def check_2(by_gatys, by_unused, runs, content, style):
@@ -49,15 +82,17 @@ def check_2(by_gatys, by_unused, runs, content, style):
     if by_gatys is ... or by_unused is ...:
         return check(..., None, "")
 
+    grid = grid_problem(runs)
+
     def right(answer):
-        if not all(isinstance(a, (list, tuple)) and sorted(a) == sorted(runs) for a in answer):
+        if grid or not all(isinstance(a, (list, tuple)) and sorted(a) == sorted(runs) for a in answer):
             return False
         scores = {label: _judged(r.image, content, style) for label, r in runs.items()}
         return [list(a) for a in answer] == [sorted(runs, key=lambda label: scores[label][key])
                                              for key in ("style", "style_unused")]  # fmt: skip
 
     hint = "the labels of `runs` only, lowest judged error first: by judged[label]['style'], then ['style_unused']"
-    return check((by_gatys, by_unused), right, hint)
+    return check((by_gatys, by_unused), right, grid or hint)
 
 
 def _judged(image, content, style):

@@ -8,6 +8,7 @@ import torch
 
 from ..samples import DATA, sample
 from ..video import TemporalLoss, VideoOptions, flow, read_frames
+from ..video.styler import FrameStyler
 from . import check, pick, piece
 
 SIZE, FRAMES = pick(256, 64), pick(24, 6)  # the notebook's (it imports them), so that the checks ask for its run
@@ -169,6 +170,23 @@ def _work_folder(run):
     return output.with_name(output.stem + ".frames") if output.suffix.lower() == ".mp4" else output
 
 
+RESTYLED = 2  # the frame (from 1) the check styles again: the first that the temporal loss holds
+
+
+def _restyled(styled, frames, weight):
+    """Frame RESTYLED styled again as stylekit.video styles a later frame with the notebook's settings and
+    ``weight`` as λ, from the run's own previous frame: the frame the run should have written, or the other."""
+    options = VideoOptions(size=SIZE, steps_first=STEPS_FIRST, temporal_weight=weight)
+    styler = FrameStyler(sample("mosaic"), "default", None, options, {})
+    n = RESTYLED - 1
+    image, _ = styler(frames[n : n + 1], RESTYLED, (styled[n - 1 : n], frames[n - 1 : n], None))
+    return image
+
+
+def _rms(a, b):
+    return float((a.float() - b.float()).square().mean().sqrt())
+
+
 def check_1(run, start_only):
     """``run``: what ``stylekit.video`` returned for the clip styled with temporal_weight=0 and otherwise the
     notebook's settings; ``start_only``: its temporal error."""
@@ -186,8 +204,16 @@ def check_1(run, start_only):
             return False
         if Path(str(settings.get("style"))).name != sample("mosaic").name or run.frames != FRAMES:
             return False
-        styled = read_frames(_work_folder(run))
-        return len(styled) == FRAMES and abs(float(value) / _temporal_error(styled, clip_frames()) - 1) < 1e-3
+        styled, frames = read_frames(_work_folder(run)), clip_frames()
+        if len(styled) != FRAMES or abs(float(value) / _temporal_error(styled, frames) - 1) >= 1e-3:
+            return False
+        # The frames themselves, not only the record: a frame the loss held (the lesson's run, resumed under these
+        # settings) is nearer the same frame styled again with the loss than without it, and frames not styled by
+        # the run are nearer neither.
+        n = RESTYLED - 1
+        written = styled[n : n + 1]
+        free, held = (_restyled(styled, frames, weight) for weight in (0.0, VideoOptions().temporal_weight))
+        return _rms(written, free) < min(_rms(written, held), _rms(written, frames[n : n + 1]))
 
     hint = (
         "stylekit.video on the clip's frames with the mosaic, size=SIZE, steps_first=STEPS_FIRST and "
